@@ -1,0 +1,35 @@
+"""no_vma_use_after_free: no thread uses a vma pointer after another thread detached or
+freed the vma.
+
+The hazard of carrying ``vma``/``prev`` across a dropped mmap_sem (RFC v1's sections, v3's
+three phases): "once you drop the lock the address space might change under your feet".
+Every dereference of a pointer held in a thread's locals is checked when it happens.
+"""
+
+from __future__ import annotations
+
+from protocol.events import VMA_STALE_USE
+from protocol.model import Model, Transition
+from protocol.state import FREED, State
+
+from .base import Property, Violation, vma_name
+
+
+class NoVmaUseAfterFree(Property):
+    name = "no_vma_use_after_free"
+    summary = "no thread dereferences a vma another thread detached or freed"
+
+    def check_step(self, model: Model, before: State, tr: Transition) -> Violation | None:
+        for e in tr.events:
+            if e.kind == VMA_STALE_USE and e.vma is not None:
+                how = "freed" if e.vma.status == FREED else f"detached by T{e.vma.owner}"
+                extra = f" ({e.detail})" if e.detail else ""
+                return self.violation(
+                    f"T{e.tid} used {vma_name(e.vma)} in {e.primitive} after it was {how}{extra}",
+                    thread=e.tid,
+                    vma=e.vma.tag,
+                )
+        return None
+
+
+PROPERTY = NoVmaUseAfterFree()

@@ -1,0 +1,51 @@
+"""vma_consistency: the vma tree and the page tables agree.
+
+Linked vmas never overlap and have ``start < end``; ``map_count`` equals the number of linked
+vmas; and once no unmap is in flight, every PTE lies inside a linked vma and maps that vma's
+memory (a stale PTE left by an unmap, or an old page seen through a vma that grew over it,
+is user memory corruption).
+"""
+
+from __future__ import annotations
+
+from protocol.model import Model
+from protocol.state import LINKED, State
+
+from .base import Property, Violation, vma_name
+
+
+class VmaConsistency(Property):
+    name = "vma_consistency"
+    summary = "linked vmas are disjoint and counted; no stray PTE once no unmap is in flight"
+
+    def check_state(self, model: Model, state: State) -> Violation | None:
+        linked = state.linked_vmas()
+        for v in linked:
+            if not v.start < v.end:
+                return self.violation(f"{vma_name(v)} is empty or inverted", vma=v.tag)
+        for a, b in zip(linked, linked[1:]):
+            if b.start < a.end:
+                return self.violation(f"{vma_name(a)} and {vma_name(b)} overlap", vma=b.tag)
+        if state.map_count != len(linked):
+            return self.violation(
+                f"map_count is {state.map_count} but {len(linked)} vmas are linked",
+                details={"map_count": state.map_count, "linked": len(linked)},
+            )
+        if model.unmaps_in_flight(state) or model.holds_unmapped(state):
+            return None
+        for page, tag in enumerate(state.ptes):
+            if tag is None:
+                continue
+            v = next((v for v in linked if v.start <= page < v.end and v.status == LINKED), None)
+            if v is None:
+                return self.violation(
+                    f"page {page} keeps a PTE of {tag} outside any vma", page=page, vma=tag
+                )
+            if v.tag != tag:
+                return self.violation(
+                    f"page {page} of {vma_name(v)} maps the memory of {tag}", page=page, vma=v.tag
+                )
+        return None
+
+
+PROPERTY = VmaConsistency()
