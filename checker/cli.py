@@ -1,0 +1,488 @@
+"""The ``vmacheck`` command line (design.md §8).
+
+Exit status: 0 every checked property holds (or is proved); 1 a property is violated; 2 bad
+input (the one-line message names the problem); 3 a bound was hit before a verdict.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from rich import box
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from properties import Property
+from protocol import Model, Scenario, Variant, VariantError
+
+from .engines import Engine, load_engines
+from .errors import UserError
+from .loader import Catalogue, pick, resolve_variant
+from .progress import Reporter
+from .render import render_trace_text
+from .result import HOLDS, PROVED, UNKNOWN, VIOLATED, CheckResult
+from .trace import TraceError, load_trace_json, trace_json, write_trace
+
+EXIT_OK, EXIT_VIOLATED, EXIT_BAD_INPUT, EXIT_BOUND = 0, 1, 2, 3
+
+DESCRIPTION = """\
+vmacheck: a model checker for the locking protocols of the Linux memory manager.
+
+A variant is a munmap locking protocol written in Python (shipped ones are listed by
+`vmacheck list`; your own is a .py file that defines VARIANT = Variant(...)). A scenario
+sets the initial address space and the syscalls that race with munmap. vmacheck explores
+every interleaving and reports, per property, `holds` or `violated` with the shortest
+interleaving that breaks it.
+"""
+
+EPILOG = """\
+exit status: 0 all checked properties hold, 1 a property is violated, 2 bad input,
+3 a bound (--max-states, --timeout) was hit before a verdict.
+
+examples:
+  vmacheck list
+  vmacheck check downgrade-4.20 --scenario stack-below-growsdown --trace-dir out
+  vmacheck check ./my_variant.py --property no_clobber
+  vmacheck compare --markdown matrix.md
+  vmacheck show out/downgrade-4.20--stack-below-growsdown--no_clobber.json
+"""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error as one line and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_BAD_INPUT, f"vmacheck: error: {message} (see '{self.prog} --help')\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return value
+
+
+def build_parser(engines: dict[str, Engine]) -> Parser:
+    parser = Parser(
+        prog="vmacheck",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+
+    p_list = sub.add_parser("list", help="list variants, scenarios, properties and engines")
+    p_list.add_argument("--json", action="store_true", help="print the catalogue as JSON")
+    p_list.add_argument("variant_file", nargs="?", help="also list what this variant file defines")
+
+    p_check = sub.add_parser(
+        "check",
+        help="check one variant",
+        description="Check VARIANT (a shipped name or a .py file) in each scenario and report a "
+        "verdict per property, with the shortest counterexample of each violated one.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p_check.add_argument("variant", metavar="VARIANT", help="shipped variant name or path of a .py file")
+    p_check.add_argument(
+        "--scenario", "-s", action="append", metavar="S", help="scenario to run (repeatable; default: all)"
+    )
+    p_check.add_argument(
+        "--property", "-p", action="append", metavar="P", help="property to check (repeatable; default: all)"
+    )
+    p_check.add_argument(
+        "--engine", choices=sorted(engines), default="explicit", help="checking engine (default: explicit)"
+    )
+    p_check.add_argument("--json", metavar="FILE", help="write the results as JSON (schema 1)")
+    p_check.add_argument("--trace-dir", metavar="DIR", help="write each counterexample as a JSON trace here")
+    p_check.add_argument("--max-states", type=_positive_int, metavar="N", help="stop after N states (verdict unknown)")
+    p_check.add_argument("--timeout", type=_positive_float, metavar="S", help="stop after S seconds per scenario")
+    p_check.add_argument("--no-traces", action="store_true", help="do not print counterexamples, only verdicts")
+    p_check.add_argument("--quiet", "-q", action="store_true", help="no progress display")
+    for engine in engines.values():
+        if engine.add_arguments is not None:
+            engine.add_arguments(p_check.add_argument_group(f"{engine.name} engine"))
+
+    p_cmp = sub.add_parser(
+        "compare",
+        help="check every variant in every scenario and print the verdict matrix",
+        description="Run the explicit engine over variants x scenarios and print which variant "
+        "breaks which property, with the length of the shortest counterexample.",
+    )
+    p_cmp.add_argument("--variant", action="append", metavar="V", help="variant (name or file; repeatable)")
+    p_cmp.add_argument("--scenario", action="append", metavar="S", help="scenario (repeatable)")
+    p_cmp.add_argument("--property", action="append", metavar="P", help="property (repeatable)")
+    p_cmp.add_argument("--json", metavar="FILE", help="write all results as JSON (schema 1)")
+    p_cmp.add_argument("--markdown", metavar="FILE", help="write the matrix as a Markdown table ('-' for stdout)")
+    p_cmp.add_argument("--max-states", type=_positive_int, metavar="N", help="per-run state bound")
+    p_cmp.add_argument("--timeout", type=_positive_float, metavar="S", help="per-run time bound")
+    p_cmp.add_argument("--quiet", "-q", action="store_true", help="no progress display")
+
+    p_show = sub.add_parser(
+        "show",
+        help="display a counterexample trace file",
+        description="Display a trace written by `check --trace-dir`, after replaying it on the model.",
+    )
+    p_show.add_argument("trace", metavar="TRACE.json")
+    p_show.add_argument("--html", metavar="FILE", help="write a self-contained HTML viewer")
+    return parser
+
+
+# --- output helpers -----------------------------------------------------------------------
+def _console(stderr: bool = False) -> Console:
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+
+
+VERDICT_STYLE = {HOLDS: "green", PROVED: "bold green", VIOLATED: "bold red", UNKNOWN: "yellow"}
+
+
+def _verdict_word(verdict: str) -> str:
+    return "VIOLATED" if verdict == VIOLATED else verdict
+
+
+def _print_result(out: Console, res: CheckResult) -> None:
+    st = res.stats
+    bound = f"  [yellow]stopped: {res.bound}[/]" if res.bound else ""
+    out.print(
+        f"[bold]{escape(res.variant)}[/] / [bold]{escape(res.scenario)}[/] ({res.engine}): "
+        f"{st.states:,} states, {st.transitions:,} transitions, depth {st.depth}, {st.seconds:.2f} s{bound}"
+    )
+    width = max(len(n) for n in res.properties)
+    for name, pr in res.properties.items():
+        word = _verdict_word(pr.verdict)
+        style = VERDICT_STYLE.get(pr.verdict, "")
+        line = f"  [{style}]{word:<9}[/] {name:<{width}}"
+        if pr.verdict == VIOLATED and pr.violation is not None:
+            line += f"  ({pr.trace_length} steps) {escape(pr.violation.message)}"
+        elif pr.reason:
+            line += f"  {escape(pr.reason)}"
+        out.print(line)
+
+
+def _trace_name(res: CheckResult, prop: str) -> str:
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in res.variant)
+    return f"{safe}--{res.scenario}--{prop}.json"
+
+
+def _exit_code(results: Sequence[CheckResult]) -> int:
+    if any(r.violated for r in results):
+        return EXIT_VIOLATED
+    if any(r.unknown for r in results):
+        return EXIT_BOUND
+    return EXIT_OK
+
+
+def _results_json(results: Sequence[CheckResult]) -> dict[str, Any]:
+    return {"schema": 1, "results": [r.to_json() for r in results]}
+
+
+def _write_text(path: str, text: str) -> None:
+    try:
+        Path(path).write_text(text)
+    except OSError as exc:
+        raise UserError(f"cannot write {path}: {exc.strerror}") from None
+
+
+# --- commands -------------------------------------------------------------------------------
+def _select(
+    cat: Catalogue, variants: list[Variant], scenario_names: list[str] | None, prop_names: list[str] | None
+) -> tuple[list[tuple[Variant, Scenario]], list[Property]]:
+    chosen = pick("scenario", scenario_names, cat.scenarios)  # type: ignore[arg-type]
+    props = [cat.properties[n] for n in pick("property", prop_names, cat.properties)]  # type: ignore[arg-type]
+    pairs = []
+    for v in variants:
+        for name in chosen:
+            sc = cat.scenarios[name]
+            if scenario_names or sc.applies_to(v.name):
+                pairs.append((v, sc))
+    if not pairs:
+        raise UserError("no scenario applies to the chosen variant(s)")
+    return pairs, props
+
+
+def _run_pairs(
+    engine: Engine,
+    pairs: list[tuple[Variant, Scenario]],
+    props: list[Property],
+    opts: argparse.Namespace,
+    reporter: Reporter,
+) -> list[CheckResult]:
+    results = []
+    for n, (variant, sc) in enumerate(pairs, 1):
+        try:
+            model = Model(variant, sc)
+        except VariantError as exc:
+            raise UserError(str(exc)) from None
+        reporter.begin(f"[{n}/{len(pairs)}] {variant.name} / {sc.name}")
+        try:
+            res = engine.run(model, props, opts, reporter.update)
+        except VariantError as exc:
+            raise UserError(str(exc)) from None
+        finally:
+            reporter.end()
+        results.append(res)
+    return results
+
+
+def cmd_list(opts: argparse.Namespace, engines: dict[str, Engine]) -> int:
+    cat = Catalogue.shipped()
+    if opts.variant_file:
+        resolve_variant(opts.variant_file, cat)
+        from .loader import load_file
+
+        cat.variants.update(load_file(opts.variant_file).variants)
+    if opts.json:
+        data = {
+            "variants": [{"name": v.name, "summary": v.summary, "source": v.source} for v in cat.variants.values()],
+            "scenarios": [
+                {
+                    "name": s.name,
+                    "summary": s.summary,
+                    "threads": [t.syscall for t in s.threads],
+                    "pages": s.pages,
+                    "max_map_count": s.max_map_count,
+                }
+                for s in cat.scenarios.values()
+            ],
+            "properties": [{"name": p.name, "summary": p.summary} for p in cat.properties.values()],
+            "engines": [{"name": e.name, "summary": e.summary} for e in engines.values()],
+        }
+        print(json.dumps(data, indent=1))
+        return EXIT_OK
+    out = _console()
+    for title, rows in (
+        ("Variants", [(v.name, f"{v.summary}  [dim]({v.source})[/]") for v in cat.variants.values()]),
+        (
+            "Scenarios",
+            [
+                (s.name, f"{s.summary}  [dim]({', '.join(t.syscall for t in s.threads)})[/]")
+                for s in cat.scenarios.values()
+            ],
+        ),
+        ("Properties", [(p.name, p.summary) for p in cat.properties.values()]),
+        ("Engines", [(e.name, e.summary) for e in engines.values()]),
+    ):
+        out.print(f"[bold]{title}[/]")
+        width = max(len(r[0]) for r in rows)
+        for name, text in rows:
+            out.print(f"  {name:<{width}}  {text}")
+        out.print()
+    return EXIT_OK
+
+
+def cmd_check(opts: argparse.Namespace, engines: dict[str, Engine]) -> int:
+    cat = Catalogue.shipped()
+    variants = resolve_variant(opts.variant, cat)
+    pairs, props = _select(cat, variants, opts.scenario, opts.property)
+    engine = engines[opts.engine]
+    trace_dir = Path(opts.trace_dir) if opts.trace_dir else None
+    if trace_dir is not None:
+        try:
+            trace_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UserError(f"cannot create trace directory {trace_dir}: {exc.strerror}") from None
+    out = _console()
+    reporter = Reporter(_console(stderr=True), enabled=not opts.quiet)
+    results = []
+    for pair in pairs:
+        (res,) = _run_pairs(engine, [pair], props, opts, reporter)
+        results.append(res)
+        for pr in res.violated:
+            if trace_dir is not None and pr.trace is not None:
+                path = trace_dir / _trace_name(res, pr.name)
+                try:
+                    write_trace(pr.trace, path)
+                except OSError as exc:
+                    raise UserError(f"cannot write {path}: {exc.strerror}") from None
+                pr.trace_file = str(path)
+        _print_result(out, res)
+        if not opts.no_traces:
+            for pr in res.violated:
+                if pr.trace is not None:
+                    out.print()
+                    out.print(escape(render_trace_text(trace_json(pr.trace))))
+                    if pr.trace_file:
+                        out.print(f"  (written to {escape(pr.trace_file)})")
+        out.print()
+    if opts.json:
+        _write_text(opts.json, json.dumps(_results_json(results), indent=1) + "\n")
+    _print_summary(out, results)
+    return _exit_code(results)
+
+
+def _print_summary(out: Console, results: Sequence[CheckResult]) -> None:
+    bad = sum(len(r.violated) for r in results)
+    unknown = sum(len(r.unknown) for r in results)
+    total = sum(len(r.properties) for r in results)
+    if bad:
+        out.print(f"[bold red]{bad} of {total} verdicts violated[/] in {len(results)} run(s)")
+    elif unknown:
+        out.print(f"[yellow]{unknown} of {total} verdicts unknown (bound hit)[/] in {len(results)} run(s)")
+    else:
+        out.print(f"[green]all {total} verdicts hold[/] in {len(results)} run(s)")
+
+
+ABBREV = {
+    "no_segv_on_mapped": "segv",
+    "map_count_limit": "mapcnt",
+    "no_clobber": "clobbr",
+    "no_pt_use_after_free": "ptuaf",
+    "no_vma_use_after_free": "vmauaf",
+    "vma_consistency": "consis",
+    "deadlock_free": "dlock",
+    "lock_discipline": "locks",
+    "documented_errno": "errno",
+    "linearizable": "linear",
+}
+
+
+def matrix(results: Sequence[CheckResult], props: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """variant → property → aggregate over scenarios: verdict and the shortest violation."""
+    cells: dict[str, dict[str, Any]] = {}
+    for res in results:
+        row = cells.setdefault(res.variant, {})
+        for name in props:
+            pr = res.properties[name]
+            cell = row.setdefault(name, {"verdict": HOLDS, "violations": []})
+            if pr.verdict == VIOLATED:
+                cell["verdict"] = VIOLATED
+                cell["violations"].append((pr.trace_length, res.scenario))
+            elif pr.verdict == UNKNOWN and cell["verdict"] != VIOLATED:
+                cell["verdict"] = UNKNOWN
+    for row in cells.values():
+        for cell in row.values():
+            cell["violations"].sort()
+    return cells
+
+
+def markdown_matrix(results: Sequence[CheckResult], props: Sequence[str]) -> str:
+    cells = matrix(results, props)
+    lines = [
+        "| variant | " + " | ".join(f"`{p}`" for p in props) + " |",
+        "|---|" + "---|" * len(props),
+    ]
+    for variant, row in cells.items():
+        out = []
+        for p in props:
+            cell = row[p]
+            if cell["verdict"] == VIOLATED:
+                length, scenario = cell["violations"][0]
+                more = f" +{len(cell['violations']) - 1}" if len(cell["violations"]) > 1 else ""
+                out.append(f"**violated** ({length} steps, `{scenario}`{more})")
+            else:
+                out.append(cell["verdict"])
+        lines.append(f"| `{variant}` | " + " | ".join(out) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def cmd_compare(opts: argparse.Namespace, engines: dict[str, Engine]) -> int:
+    cat = Catalogue.shipped()
+    variants: list[Variant] = []
+    for spec in opts.variant or list(cat.variants):
+        for v in resolve_variant(spec, cat):
+            if v not in variants:
+                variants.append(v)
+    pairs, props = _select(cat, variants, opts.scenario, opts.property)
+    reporter = Reporter(_console(stderr=True), enabled=not opts.quiet)
+    results = _run_pairs(engines["explicit"], pairs, props, opts, reporter)
+    names = [p.name for p in props]
+    out = _console()
+    if not out.is_terminal:
+        out = Console(highlight=False, soft_wrap=True, width=200)
+    cells = matrix(results, names)
+    table = Table(
+        title="vmacheck compare: verdict per variant and property (over all scenarios)",
+        box=box.SIMPLE if out.is_terminal else box.ASCII,
+        pad_edge=False,
+        padding=(0, 1),
+        title_justify="left",
+    )
+    table.add_column("variant", no_wrap=True, min_width=max(len(v) for v in cells))
+    for n in names:
+        table.add_column(ABBREV.get(n, n), justify="center", no_wrap=True, min_width=len(ABBREV.get(n, n)))
+    for variant, row in cells.items():
+        rendered = []
+        for n in names:
+            cell = row[n]
+            if cell["verdict"] == VIOLATED:
+                rendered.append(f"[bold red]x{cell['violations'][0][0]}[/]")
+            elif cell["verdict"] == UNKNOWN:
+                rendered.append("[yellow]?[/]")
+            else:
+                rendered.append("[green]ok[/]")
+        table.add_row(variant, *rendered)
+    out.print(table)
+    out.print("  ok: holds in every scenario;  xN: violated, shortest counterexample N steps;  ?: unknown")
+    out.print("  columns: " + ", ".join(f"{ABBREV.get(n, n)}={n}" for n in names))
+    out.print()
+    for variant, row in cells.items():
+        broken = [
+            f"{n} in {', '.join(f'{s} ({length})' for length, s in row[n]['violations'])}"
+            for n in names
+            if row[n]["verdict"] == VIOLATED
+        ]
+        if broken:
+            out.print(f"[bold]{escape(variant)}[/] violates " + "; ".join(escape(b) for b in broken))
+    total_s = sum(r.stats.seconds for r in results)
+    states = sum(r.stats.states for r in results)
+    out.print(f"\n{len(results)} runs, {states:,} states, {total_s:.1f} s")
+    if opts.json:
+        _write_text(opts.json, json.dumps(_results_json(results), indent=1) + "\n")
+    if opts.markdown:
+        md = markdown_matrix(results, names)
+        if opts.markdown == "-":
+            sys.stdout.write(md)
+        else:
+            _write_text(opts.markdown, md)
+    return _exit_code(results)
+
+
+def cmd_show(opts: argparse.Namespace, engines: dict[str, Engine]) -> int:
+    from .show import show
+
+    return show(opts)
+
+
+COMMANDS = {"list": cmd_list, "check": cmd_check, "compare": cmd_compare, "show": cmd_show}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    engines = load_engines()
+    parser = build_parser(engines)
+    opts = parser.parse_args(argv)
+    if opts.command is None:
+        parser.print_help()
+        return EXIT_BAD_INPUT
+    try:
+        return COMMANDS[opts.command](opts, engines)
+    except (UserError, VariantError, TraceError) as exc:
+        print(f"vmacheck: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("vmacheck: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
