@@ -204,15 +204,21 @@ def _write_text(path: str, text: str) -> None:
 
 # --- commands -------------------------------------------------------------------------------
 def _select(
-    cat: Catalogue, variants: list[Variant], scenario_names: list[str] | None, prop_names: list[str] | None
+    cat: Catalogue,
+    variants: list[Variant],
+    scenario_names: list[str] | None,
+    prop_names: list[str] | None,
+    exhaustive: bool = True,
 ) -> tuple[list[tuple[Variant, Scenario]], list[Property]]:
+    """(variant, scenario) pairs to run: the named scenarios, or every scenario that applies
+    (with ``exhaustive``, only those small enough to explore completely)."""
     chosen = pick("scenario", scenario_names, cat.scenarios)  # type: ignore[arg-type]
     props = [cat.properties[n] for n in pick("property", prop_names, cat.properties)]  # type: ignore[arg-type]
     pairs = []
     for v in variants:
         for name in chosen:
             sc = cat.scenarios[name]
-            if scenario_names or sc.applies_to(v.name):
+            if scenario_names or (sc.applies_to(v.name) and (sc.exhaustive or not exhaustive)):
                 pairs.append((v, sc))
     if not pairs:
         raise UserError("no scenario applies to the chosen variant(s)")
@@ -292,8 +298,8 @@ def cmd_list(opts: argparse.Namespace, engines: dict[str, Engine]) -> int:
 def cmd_check(opts: argparse.Namespace, engines: dict[str, Engine]) -> int:
     cat = Catalogue.shipped()
     variants = resolve_variant(opts.variant, cat)
-    pairs, props = _select(cat, variants, opts.scenario, opts.property)
     engine = engines[opts.engine]
+    pairs, props = _select(cat, variants, opts.scenario, opts.property, exhaustive=engine.exhaustive)
     trace_dir = Path(opts.trace_dir) if opts.trace_dir else None
     if trace_dir is not None:
         try:

@@ -29,6 +29,8 @@ class Engine:
     summary: str
     run: RunFn
     add_arguments: Callable[[argparse._ArgumentGroup], None] | None = None
+    # True: by default run only scenarios small enough to explore exhaustively
+    exhaustive: bool = True
 
 
 ENGINES: dict[str, Engine] = {}

@@ -70,6 +70,9 @@ class Scenario:
     doc: str = ""
     # the shipped variants this scenario is meant for (empty: all of them)
     only: tuple[str, ...] = ()
+    # False for configurations too large to explore exhaustively: `check` and `compare` run
+    # them only when named with --scenario, or with an engine that samples (random).
+    exhaustive: bool = True
 
     def applies_to(self, variant: str) -> bool:
         return not self.only or variant in self.only
