@@ -27,7 +27,7 @@ from .loader import Catalogue, pick, resolve_variant
 from .progress import Reporter
 from .render import render_trace_text
 from .result import HOLDS, PROVED, UNKNOWN, VIOLATED, CheckResult
-from .trace import TraceError, load_trace_json, trace_json, write_trace
+from .trace import TraceError, trace_json, write_trace
 
 EXIT_OK, EXIT_VIOLATED, EXIT_BAD_INPUT, EXIT_BOUND = 0, 1, 2, 3
 
@@ -114,9 +114,15 @@ def build_parser(engines: dict[str, Engine]) -> Parser:
     )
     p_check.add_argument("--json", metavar="FILE", help="write the results as JSON (schema 1)")
     p_check.add_argument("--trace-dir", metavar="DIR", help="write each counterexample as a JSON trace here")
-    p_check.add_argument("--max-states", type=_positive_int, metavar="N", help="stop after N states (verdict unknown)")
-    p_check.add_argument("--timeout", type=_positive_float, metavar="S", help="stop after S seconds per scenario")
-    p_check.add_argument("--no-traces", action="store_true", help="do not print counterexamples, only verdicts")
+    p_check.add_argument(
+        "--max-states", type=_positive_int, metavar="N", help="stop after N states (verdict unknown)"
+    )
+    p_check.add_argument(
+        "--timeout", type=_positive_float, metavar="S", help="stop after S seconds per scenario"
+    )
+    p_check.add_argument(
+        "--no-traces", action="store_true", help="do not print counterexamples, only verdicts"
+    )
     p_check.add_argument("--quiet", "-q", action="store_true", help="no progress display")
     for engine in engines.values():
         if engine.add_arguments is not None:
@@ -132,7 +138,9 @@ def build_parser(engines: dict[str, Engine]) -> Parser:
     p_cmp.add_argument("--scenario", action="append", metavar="S", help="scenario (repeatable)")
     p_cmp.add_argument("--property", action="append", metavar="P", help="property (repeatable)")
     p_cmp.add_argument("--json", metavar="FILE", help="write all results as JSON (schema 1)")
-    p_cmp.add_argument("--markdown", metavar="FILE", help="write the matrix as a Markdown table ('-' for stdout)")
+    p_cmp.add_argument(
+        "--markdown", metavar="FILE", help="write the matrix as a Markdown table ('-' for stdout)"
+    )
     p_cmp.add_argument("--max-states", type=_positive_int, metavar="N", help="per-run state bound")
     p_cmp.add_argument("--timeout", type=_positive_float, metavar="S", help="per-run time bound")
     p_cmp.add_argument("--quiet", "-q", action="store_true", help="no progress display")
@@ -258,7 +266,9 @@ def cmd_list(opts: argparse.Namespace, engines: dict[str, Engine]) -> int:
         cat.variants.update(load_file(opts.variant_file).variants)
     if opts.json:
         data = {
-            "variants": [{"name": v.name, "summary": v.summary, "source": v.source} for v in cat.variants.values()],
+            "variants": [
+                {"name": v.name, "summary": v.summary, "source": v.source} for v in cat.variants.values()
+            ],
             "scenarios": [
                 {
                     "name": s.name,

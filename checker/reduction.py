@@ -71,7 +71,15 @@ def _permute(state: State, perm: dict[int, int], tags: dict[str, str]) -> State:
         tuple((tid(w), m) for w, m in sem.waiters),
     )
     vmas = tuple(
-        Vma(v.id, v.start, v.end, v.flags, tags.get(v.tag, v.tag), v.status, tid(v.owner) if v.owner != NO_THREAD else NO_THREAD)
+        Vma(
+            v.id,
+            v.start,
+            v.end,
+            v.flags,
+            tags.get(v.tag, v.tag),
+            v.status,
+            tid(v.owner) if v.owner != NO_THREAD else NO_THREAD,
+        )
         for v in state.vmas
     )
     ptes = tuple(tag(p) for p in state.ptes)

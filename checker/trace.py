@@ -62,9 +62,13 @@ class Trace:
         return len(self.steps)
 
 
-def build_trace(model: Model, prop: str, violation: Violation, initial: State, path: list[Transition]) -> Trace:
+def build_trace(
+    model: Model, prop: str, violation: Violation, initial: State, path: list[Transition]
+) -> Trace:
     steps = [
-        TraceStep(tr.tid, model.programs[tr.tid].syscall, tr.label, tr.kernel, tr.choices, tr.events, tr.state)
+        TraceStep(
+            tr.tid, model.programs[tr.tid].syscall, tr.label, tr.kernel, tr.choices, tr.events, tr.state
+        )
         for tr in path
     ]
     vfile = model.variant.file if model.variant.file and not _is_shipped(model) else None
@@ -83,7 +87,7 @@ def _local_json(value: object) -> object:
     if isinstance(value, VmaRef):
         return {"vma": int(value)}
     if isinstance(value, PtRef):
-        return {"page_table": value.index, "gen": value.gen}
+        return {"page_table": value.table, "gen": value.gen}
     if isinstance(value, (tuple, frozenset)):
         return {"list": [_local_json(x) for x in value]}
     return value
@@ -138,7 +142,12 @@ def event_json(e: Event) -> dict[str, Any]:
     if e.tag is not None:
         out["tag"] = e.tag
     if e.vma is not None:
-        out["vma"] = {"tag": e.vma.tag, "start": e.vma.start, "end": e.vma.end, "flags": flag_names(e.vma.flags)}
+        out["vma"] = {
+            "tag": e.vma.tag,
+            "start": e.vma.start,
+            "end": e.vma.end,
+            "flags": flag_names(e.vma.flags),
+        }
     if e.vmas:
         out["vmas"] = [{"tag": v.tag, "start": v.start, "end": v.end} for v in e.vmas]
     if e.pages:
@@ -243,7 +252,7 @@ def validate_trace(data: Any) -> None:
     if not isinstance(data, dict):
         raise TraceError("not a vmacheck trace (top level is not a JSON object)")
     if data.get("format") != FORMAT:
-        raise TraceError("not a vmacheck trace (no \"format\": \"vmacheck-trace\")")
+        raise TraceError('not a vmacheck trace (no "format": "vmacheck-trace")')
     schema = data.get("schema")
     if schema != SCHEMA:
         raise TraceError(f"unknown trace schema {schema!r} (this vmacheck reads schema {SCHEMA})")
@@ -311,7 +320,11 @@ def replay(model: Model, data: dict[str, Any]) -> tuple[State, list[Transition],
         if match is None:
             return init, path, f"step {i + 1} (T{st['thread']} {st['label']}) cannot run in the model now"
         if state_json(model, match.state) != st["state"]:
-            return init, path, f"step {i + 1} (T{st['thread']} {st['label']}) gives a different state in the model now"
+            return (
+                init,
+                path,
+                f"step {i + 1} (T{st['thread']} {st['label']}) gives a different state in the model now",
+            )
         path.append(match)
         state = match.state
     return init, path, None

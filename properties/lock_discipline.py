@@ -24,9 +24,7 @@ class LockDiscipline(Property):
     def check_step(self, model: Model, before: State, tr: Transition) -> Violation | None:
         for e in tr.events:
             if e.kind in KINDS:
-                return self.violation(
-                    f"T{e.tid} {e.primitive} in step {tr.label}: {e.detail}", thread=e.tid
-                )
+                return self.violation(f"T{e.tid} {e.primitive} in step {tr.label}: {e.detail}", thread=e.tid)
         return None
 
 

@@ -50,8 +50,7 @@ class NoClobber(Property):
             elif e.kind == DETACH and e.vma is not None:
                 if e.vma.tag not in _mapped_when_begun(before, e.tid):
                     return self.violation(
-                        f"T{e.tid} unmapped {vma_name(e.vma)}, a mapping installed after its"
-                        " unmap began",
+                        f"T{e.tid} unmapped {vma_name(e.vma)}, a mapping installed after its unmap began",
                         thread=e.tid,
                         vma=e.vma.tag,
                     )

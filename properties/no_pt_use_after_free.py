@@ -50,8 +50,7 @@ class NoPtUseAfterFree(Property):
         for page, tag in enumerate(state.ptes):
             if tag is not None and state.pts[page // model.pt_span] <= 0:
                 return self.violation(
-                    f"page {page} has a PTE for {tag} but page table {page // model.pt_span}"
-                    " is freed",
+                    f"page {page} has a PTE for {tag} but page table {page // model.pt_span} is freed",
                     page=page,
                     vma=tag,
                 )

@@ -15,8 +15,9 @@ and leaves a ``lock_required`` event for the ``lock_discipline`` property to rep
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Iterable, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import events as ev
 from . import rwsem
@@ -508,8 +509,8 @@ class Kernel:
     def set_pte(self, pt: PtRef, addr: int, tag: str) -> None:
         """do_anonymous_page: under the page-table lock, install a PTE for ``tag`` at
         ``addr`` if none is there (pte_none), in the page-table page found earlier."""
-        if self._pt(pt.index) != pt.gen:
-            self._event(ev.PTE_STORE_FREED, "set_pte_at", page=addr, detail=f"page table {pt.index}")
+        if self._pt(pt.table) != pt.gen:
+            self._event(ev.PTE_STORE_FREED, "set_pte_at", page=addr, detail=f"page table {pt.table}")
             return
         if self._pte(addr) is None:
             self._ptes_w()[addr] = tag

@@ -45,9 +45,7 @@ class Model:
         self.pages = scenario.pages
         self.pt_span = scenario.pt_span
         self.max_map_count = scenario.max_map_count
-        self.programs: tuple[Program, ...] = tuple(
-            variant.program(th.syscall) for th in scenario.threads
-        )
+        self.programs: tuple[Program, ...] = tuple(variant.program(th.syscall) for th in scenario.threads)
         for prog in self.programs:
             prog.validate()
         self.tags = tuple(scenario.thread_tag(t) for t in range(len(scenario.threads)))

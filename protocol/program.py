@@ -27,8 +27,9 @@ Writing a step reads like the kernel function it models::
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from .kernel import Kernel, VariantError, VmaView
 from .state import PtRef, ThreadState, VmaRef
@@ -100,7 +101,7 @@ class Program:
                 text += f" ({self.file}:{st.line})"
         return text
 
-    def initial_locals(self, args: dict[str, object]) -> tuple[object, ...]:
+    def initial_locals(self, args: Mapping[str, object]) -> tuple[object, ...]:
         unknown = set(args) - set(self.params)
         missing = set(self.params) - set(args)
         if unknown or missing:

@@ -80,7 +80,9 @@ class Scenario:
     def validate(self) -> None:
         where = f"scenario '{self.name}'"
         if self.pages <= 0 or self.pt_span <= 0 or self.pages % self.pt_span:
-            raise VariantError(f"{where}: pages ({self.pages}) must be a positive multiple of pt_span ({self.pt_span})")
+            raise VariantError(
+                f"{where}: pages ({self.pages}) must be a positive multiple of pt_span ({self.pt_span})"
+            )
         if not self.threads:
             raise VariantError(f"{where}: has no threads")
         spans = sorted((v.start, v.end, v.tag) for v in self.vmas)

@@ -120,13 +120,13 @@ class VmaRef(int):
 
 
 class PtRef(NamedTuple):
-    """A page-table page found or allocated by a fault: index and allocation generation.
+    """A page-table page found or allocated by a fault: its number and allocation generation.
 
     A fault stores into the page it found earlier (``pte_offset_map_lock`` then
     ``set_pte_at``); if munmap freed it in between, the generation no longer matches.
     """
 
-    index: int
+    table: int
     gen: int
 
 
