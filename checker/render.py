@@ -78,7 +78,7 @@ def vma_legend(state: State) -> str:
     return "; ".join(parts) or "no vmas"
 
 
-def changes(before: State, after: State) -> list[str]:
+def changes(before: State, after: State, pt_span: int | None = None) -> list[str]:
     """What a step changed, in kernel terms."""
     out: list[str] = []
     old = {v["id"]: v for v in before["vmas"]}
@@ -86,13 +86,20 @@ def changes(before: State, after: State) -> list[str]:
     for vid, v in new.items():
         o = old.get(vid)
         if o is None:
-            out.append(f"new vma {vma_label(v)}")
+            out.append(f"new vma {vma_label(v)}" + (f" ({v['status']})" if v["status"] != "linked" else ""))
             continue
         if (o["start"], o["end"]) != (v["start"], v["end"]):
             out.append(f"{o['tag']} [{o['start']},{o['end']}) -> [{v['start']},{v['end']})")
         if o["status"] != v["status"]:
             who = f" by T{v['owner']}" if v.get("owner") is not None and v["status"] != "freed" else ""
             out.append(f"{vma_label(v)} {v['status']}{who}")
+        elif o.get("owner") != v.get("owner") and v["status"] == "linked":
+            who = (
+                f"being unmapped by T{v['owner']}"
+                if v.get("owner") is not None
+                else "no longer being unmapped"
+            )
+            out.append(f"{vma_label(v)} {who}")
         if o["flags"] != v["flags"]:
             added = sorted(set(v["flags"]) - set(o["flags"]))
             removed = sorted(set(o["flags"]) - set(v["flags"]))
@@ -102,13 +109,14 @@ def changes(before: State, after: State) -> list[str]:
                 out.append(f"{v['tag']} -{'|'.join(removed)}")
     for vid, o in old.items():
         if vid not in new:
-            out.append(f"{vma_label(o)} forgotten")
+            out.append(f"{vma_label(o)} forgotten (freed, no thread points to it)")
     for p, (a, b) in enumerate(zip(before["ptes"], after["ptes"])):
         if a != b:
             out.append(f"pte {p}: {a or '-'} -> {b or '-'}")
     for i, (a, b) in enumerate(zip(before["page_tables"], after["page_tables"])):
         if (a > 0) != (b > 0):
-            out.append(f"page table {i} {'allocated' if b > 0 else 'freed'}")
+            name = pt_range(i, pt_span) if pt_span else f"page table {i}"
+            out.append(f"{name} {'allocated' if b > 0 else 'freed'}")
     if before["map_count"] != after["map_count"]:
         out.append(f"map_count {before['map_count']} -> {after['map_count']}")
     if before["mmap_sem"] != after["mmap_sem"]:
@@ -175,3 +183,91 @@ def render_trace_text(trace: dict[str, Any]) -> str:
         prev = st["state"]
     lines.append(f"  => {trace['violation']['message']}")
     return "\n".join(lines)
+
+
+def _vma_state_text(v: dict[str, Any]) -> str:
+    text = vma_label(v) + f" {v['status']}"
+    if v.get("owner") is not None:
+        text += f" (T{v['owner']})"
+    return text
+
+
+def state_difference(want: State, got: State) -> str:
+    """The first way ``got`` differs from ``want``, as ``"<part>: <want> in the trace, <got>
+    in the model"`` (both schema-1 states; used to say where a replay departs)."""
+    wv = {v["id"]: v for v in want["vmas"]}
+    gv = {v["id"]: v for v in got["vmas"]}
+    for vid in sorted(set(wv) | set(gv)):
+        a, b = wv.get(vid), gv.get(vid)
+        if a != b:
+            at = _vma_state_text(a) if a else "no such vma"
+            bt = _vma_state_text(b) if b else "no such vma"
+            return f"vma #{vid}: {at} in the trace, {bt} in the model"
+    for p, (a, b) in enumerate(zip(want["ptes"], got["ptes"])):
+        if a != b:
+            return f"PTE of page {p}: {a or 'none'} in the trace, {b or 'none'} in the model"
+    for i, (a, b) in enumerate(zip(want["page_tables"], got["page_tables"])):
+        if a != b:
+            return f"page table {i}: generation {a} in the trace, {b} in the model"
+    if want["map_count"] != got["map_count"]:
+        return f"map_count: {want['map_count']} in the trace, {got['map_count']} in the model"
+    if want["mmap_sem"] != got["mmap_sem"]:
+        return (
+            f"mmap_sem: {sem_text(want['mmap_sem'])} in the trace, {sem_text(got['mmap_sem'])} in the model"
+        )
+    for ta, tb in zip(want["threads"], got["threads"]):
+        for key in ("pc", "done", "result", "changed", "snapshot"):
+            if ta.get(key) != tb.get(key):
+                return f"T{tb['tid']} {key}: {ta.get(key)} in the trace, {tb.get(key)} in the model"
+        for name in sorted(set(ta["locals"]) | set(tb["locals"])):
+            a, b = ta["locals"].get(name), tb["locals"].get(name)
+            if a != b or type(a) is not type(b):
+                return f"T{tb['tid']} local {name}: {a} in the trace, {b} in the model"
+    return "the states differ in how they are written"
+
+
+def pt_range(index: int, pt_span: int) -> str:
+    """``page table 1 (pages 2-3)``."""
+    lo = index * pt_span
+    pages = f"page {lo}" if pt_span == 1 else f"pages {lo}-{lo + pt_span - 1}"
+    return f"page table {index} ({pages})"
+
+
+def _event_vma(v: dict[str, Any]) -> str:
+    return vma_label(v)
+
+
+def event_text(e: dict[str, Any], pt_span: int) -> str:
+    """One event of a step (what a primitive did) in kernel terms."""
+    kind, prim = e["kind"], e["primitive"]
+    page = e.get("page")
+    vma = e.get("vma")
+    if kind == "zap":
+        text = f"{prim}: cleared the PTE of page {page} (mapping {e.get('tag')})"
+        if vma:
+            text += f", inside linked vma {_event_vma(vma)}"
+        return text
+    if kind == "detach":
+        return f"{prim}: took {_event_vma(vma)} out of the tree" if vma else f"{prim}: detached a vma"
+    if kind == "free_vma":
+        return f"{prim}: freed {_event_vma(vma)}" if vma else f"{prim}: freed a vma"
+    if kind == "free_pt":
+        text = f"{prim}: freed {pt_range(page if page is not None else -1, pt_span)}"
+        if e.get("pages"):
+            text += ", which still held PTEs for pages " + ", ".join(map(str, e["pages"]))
+        if e.get("vmas"):
+            text += ", under linked " + ", ".join(_event_vma(v) for v in e["vmas"])
+        return text
+    if kind == "segv":
+        text = f"{prim}: SIGSEGV for page {page}"
+        return text + (f", although {_event_vma(vma)} maps it" if vma else "")
+    if kind == "pte_store_freed":
+        return f"{prim}: stored the PTE for page {page} into {e.get('detail', 'a page table')}, freed since"
+    if kind == "vma_stale_use":
+        text = f"{prim}: used a pointer to {_event_vma(vma) if vma else 'a vma'}"
+        text += " that another thread detached or freed"
+        return text + (f" ({e['detail']})" if e.get("detail") else "")
+    if kind in ("lock_required", "lock_misuse", "return_locked"):
+        return f"{prim}: {e.get('detail') or kind.replace('_', ' ')}"
+    extra = ", ".join(f"{k}={v}" for k, v in e.items() if k not in ("kind", "thread", "primitive"))
+    return f"{prim}: {kind}" + (f" ({extra})" if extra else "")

@@ -5,10 +5,19 @@ the step label and the kernel function it models, the events its primitives reco
 the full state after it. Every engine produces traces in this form; the CLI writes them, the
 viewers read them, and :func:`replay` re-executes one on the model to confirm the model
 still produces it.
+
+Reading: :func:`load_trace_json` parses a file and validates it without the model
+(:mod:`checker.trace_schema`); :func:`replay` then checks it against the model. The model
+section carries a ``digest`` of the sources that define the model's behaviour (the
+``protocol`` and ``properties`` packages, this module's serialisation and a user's variant
+file), so a reader can tell a trace that the model no longer produces because the model
+changed from one that never followed from it (a corrupt or hand-edited file).
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,12 +35,26 @@ from protocol.state import (
     flag_names,
 )
 
-SCHEMA = 1
-FORMAT = "vmacheck-trace"
+from .render import state_difference
+from .trace_schema import FORMAT, SCHEMA, TraceError, canonical, validate_trace
 
-
-class TraceError(Exception):
-    """A trace file that is not a valid schema-1 trace; the message says what is wrong."""
+__all__ = [
+    "FORMAT",
+    "SCHEMA",
+    "Replay",
+    "Trace",
+    "TraceError",
+    "TraceStep",
+    "build_trace",
+    "load_trace_json",
+    "model_digest",
+    "replay",
+    "replay_trace",
+    "state_json",
+    "trace_json",
+    "validate_trace",
+    "write_trace",
+]
 
 
 @dataclass
@@ -185,6 +208,7 @@ def trace_json(trace: Trace) -> dict[str, Any]:
                 for tid, prog in enumerate(model.programs)
             ],
             "scenario_summary": sc.summary,
+            "digest": model_digest(model),
         },
         "initial": state_json(model, trace.initial),
         "steps": [
@@ -208,123 +232,166 @@ def write_trace(trace: Trace, path: str | Path) -> None:
     Path(path).write_text(json.dumps(trace_json(trace), indent=1) + "\n")
 
 
+# --- digest -------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=1)
+def _package_sources_digest() -> str:
+    """SHA-256 over the source files of the packages that define a model's behaviour."""
+    import properties
+    import protocol
+
+    h = hashlib.sha256()
+    roots = [Path(protocol.__file__).parent, Path(properties.__file__).parent]
+    files = [f for root in roots for f in sorted(root.rglob("*.py"))] + [Path(__file__)]
+    for f in files:
+        h.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def model_digest(model: Model) -> str:
+    """Names the model's behaviour: equal digests mean the same sources, the same scenario
+    and the same user variant file, so the model produces the same traces."""
+    h = hashlib.sha256(_package_sources_digest().encode())
+    h.update(repr(model.scenario).encode())
+    h.update(model.variant.name.encode())
+    vfile = Path(model.variant.file) if model.variant.file else None
+    if vfile is not None and vfile.is_file() and not _is_shipped(model):
+        h.update(vfile.read_bytes())
+    return "sha256:" + h.hexdigest()[:32]
+
+
 # --- reading ------------------------------------------------------------------------------
-def _need(obj: Any, key: str, kind: type | tuple[type, ...], where: str) -> Any:
-    if not isinstance(obj, dict) or key not in obj:
-        raise TraceError(f"{where}: missing '{key}'")
-    value = obj[key]
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        names = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
-        raise TraceError(f"{where}: '{key}' must be {names}")
-    return value
-
-
-def _check_state(data: Any, where: str, pages: int, nthreads: int) -> None:
-    if not isinstance(data, dict):
-        raise TraceError(f"{where}: state must be an object")
-    for v_i, v in enumerate(_need(data, "vmas", list, where)):
-        w = f"{where}.vmas[{v_i}]"
-        start = _need(v, "start", int, w)
-        end = _need(v, "end", int, w)
-        _need(v, "tag", str, w)
-        _need(v, "flags", list, w)
-        if _need(v, "status", str, w) not in STATUS_NAMES.values():
-            raise TraceError(f"{w}: unknown status {v['status']!r}")
-        if not 0 <= start <= pages or not 0 <= end <= pages:
-            raise TraceError(f"{w}: range [{start},{end}) outside 0..{pages}")
-    _need(data, "map_count", int, where)
-    ptes = _need(data, "ptes", list, where)
-    if len(ptes) != pages or not all(p is None or isinstance(p, str) for p in ptes):
-        raise TraceError(f"{where}: 'ptes' must list {pages} tags or nulls")
-    _need(data, "page_tables", list, where)
-    sem = _need(data, "mmap_sem", dict, where)
-    _need(sem, "readers", list, f"{where}.mmap_sem")
-    _need(sem, "waiters", list, f"{where}.mmap_sem")
-    threads = _need(data, "threads", list, where)
-    if len(threads) != nthreads:
-        raise TraceError(f"{where}: {len(threads)} threads, the model has {nthreads}")
-    for t_i, th in enumerate(threads):
-        _need(th, "done", bool, f"{where}.threads[{t_i}]")
-
-
-def validate_trace(data: Any) -> None:
-    """Structural validation of a schema-1 trace; raises :class:`TraceError`."""
-    if not isinstance(data, dict):
-        raise TraceError("not a vmacheck trace (top level is not a JSON object)")
-    if data.get("format") != FORMAT:
-        raise TraceError('not a vmacheck trace (no "format": "vmacheck-trace")')
-    schema = data.get("schema")
-    if schema != SCHEMA:
-        raise TraceError(f"unknown trace schema {schema!r} (this vmacheck reads schema {SCHEMA})")
-    for key in ("variant", "scenario", "property"):
-        _need(data, key, str, "trace")
-    _need(data, "violation", dict, "trace")
-    model = _need(data, "model", dict, "trace")
-    pages = _need(model, "pages", int, "model")
-    if pages <= 0:
-        raise TraceError("model: 'pages' must be positive")
-    _need(model, "pt_span", int, "model")
-    threads = _need(model, "threads", list, "model")
-    _check_state(_need(data, "initial", dict, "trace"), "initial", pages, len(threads))
-    steps = _need(data, "steps", list, "trace")
-    for i, st in enumerate(steps):
-        w = f"steps[{i}]"
-        tid = _need(st, "thread", int, w)
-        if not 0 <= tid < len(threads):
-            raise TraceError(f"{w}: thread {tid} does not exist")
-        _need(st, "label", str, w)
-        _need(st, "syscall", str, w)
-        _need(st, "kernel_function", str, w)
-        choices = _need(st, "choices", list, w)
-        if not all(isinstance(c, int) and c >= 0 for c in choices):
-            raise TraceError(f"{w}: 'choices' must be non-negative integers")
-        _need(st, "events", list, w)
-        _check_state(_need(st, "state", dict, w), f"{w}.state", pages, len(threads))
-
-
 def load_trace_json(path: str | Path) -> dict[str, Any]:
-    """Read and validate a trace file; raises :class:`TraceError` naming the problem."""
+    """Read and validate a trace file (without the model); raises :class:`TraceError` with
+    one line naming the file and the problem."""
     p = Path(path)
     try:
-        text = p.read_text()
+        raw = p.read_bytes()
     except FileNotFoundError:
         raise TraceError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise TraceError(f"{path}: cannot read: {exc}") from None
+    except IsADirectoryError:
+        raise TraceError(f"{path}: is a directory, not a trace file") from None
+    except OSError as exc:
+        raise TraceError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise TraceError(f"{path}: not a trace (not a UTF-8 text file)") from None
+    if not text.strip():
+        raise TraceError(f"{path}: empty file, not a trace")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
+        if exc.pos >= len(text.rstrip()):
+            raise TraceError(
+                f"{path}: truncated: the JSON ends at line {exc.lineno} before it is complete"
+            ) from None
         raise TraceError(f"{path}: not JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
+    except RecursionError:
+        raise TraceError(f"{path}: not a trace (JSON nested too deeply)") from None
     try:
         validate_trace(data)
     except TraceError as exc:
         raise TraceError(f"{path}: {exc}") from None
-    return data
+    except RecursionError:
+        raise TraceError(f"{path}: not a trace (JSON nested too deeply)") from None
+    return data  # type: ignore[no-any-return]
+
+
+@dataclass
+class Replay:
+    """The outcome of re-executing a trace on a model.
+
+    ``problem`` is ``None`` if the model produces every step with exactly the recorded
+    states; otherwise it says where the model departs from the trace: ``step`` is the
+    number of the first step it does not produce (0: the header or the initial state).
+    """
+
+    initial: State
+    path: list[Transition]
+    problem: str | None = None
+    step: int | None = None
+
+
+def _model_section_difference(model: Model, data: dict[str, Any]) -> str | None:
+    sec = data["model"]
+    for key, have in (
+        ("pages", model.pages),
+        ("pt_span", model.pt_span),
+        ("max_map_count", model.max_map_count),
+    ):
+        if sec[key] != have:
+            return f"the scenario now has {key} = {have}, the trace {sec[key]}"
+    if len(sec["threads"]) != model.nthreads:
+        return f"the scenario now has {model.nthreads} threads, the trace {len(sec['threads'])}"
+    for tid, (th, prog) in enumerate(zip(sec["threads"], model.programs)):
+        if th["syscall"] != prog.syscall:
+            return f"T{tid} now runs {prog.syscall}, in the trace {th['syscall']}"
+        labels = [s.label for s in prog.steps]
+        if th["steps"] != labels:
+            return f"T{tid}'s {prog.syscall} now has the steps {', '.join(labels)}"
+        choices = {canonical(prog.args(init.threads[tid])) for init in model.initial_states()}
+        if canonical(th["args"]) not in choices:
+            return f"T{tid}'s arguments {th['args']} are not among the scenario's choices"
+        if th["tag"] != model.tags[tid]:
+            return f"T{tid}'s mappings are now tagged {model.tags[tid]}, in the trace {th['tag']}"
+    return None
+
+
+def _enabled_labels(model: Model, state: State, tid: int) -> str:
+    labels = sorted({tr.label for tr in model.thread_successors(state, tid)})
+    return ", ".join(labels) if labels else "nothing (it waits for mmap_sem)"
+
+
+def replay_trace(model: Model, data: dict[str, Any]) -> Replay:
+    """Re-execute a validated trace on ``model``: the model must take each recorded step
+    (same thread, label and nondeterministic choices) and reach exactly the recorded state."""
+    inits = model.initial_states()
+    problem = _model_section_difference(model, data)
+    if problem is not None:
+        return Replay(inits[0], [], f"the model is not the trace's: {problem}", 0)
+    want = canonical(data["initial"])
+    init = next((s for s in inits if canonical(state_json(model, s)) == want), None)
+    if init is None:
+        closest = state_difference(data["initial"], state_json(model, inits[0]))
+        return Replay(inits[0], [], f"the trace's initial state is not one of the model's ({closest})", 0)
+    state = init
+    path: list[Transition] = []
+    for i, st in enumerate(data["steps"]):
+        tid, label = st["thread"], st["label"]
+        name = f"step {i + 1} (T{tid} {label})"
+        match = next(
+            (
+                tr
+                for tr in model.successors(state)
+                if tr.tid == tid and tr.label == label and list(tr.choices) == st["choices"]
+            ),
+            None,
+        )
+        if match is None:
+            can = _enabled_labels(model, state, tid)
+            return Replay(
+                init, path, f"{name}: the model cannot take this step here (T{tid} can take {can})", i + 1
+            )
+        if match.kernel != st["kernel_function"]:
+            what = f"it models {match.kernel}, the trace says {st['kernel_function']}"
+            return Replay(init, path, f"{name}: {what}", i + 1)
+        events = [event_json(e) for e in match.events]
+        if canonical(events) != canonical(st["events"]):
+            what = "; ".join(e["kind"] for e in events) or "none"
+            return Replay(
+                init, path, f"{name}: its primitives record different events in the model ({what})", i + 1
+            )
+        got = state_json(model, match.state)
+        if canonical(got) != canonical(st["state"]):
+            diff = state_difference(st["state"], got)
+            return Replay(init, path, f"{name}: the model reaches a different state ({diff})", i + 1)
+        path.append(match)
+        state = match.state
+    return Replay(init, path)
 
 
 def replay(model: Model, data: dict[str, Any]) -> tuple[State, list[Transition], str | None]:
     """Re-execute a trace on ``model``. Returns the initial state, the transitions taken and
     ``None`` — or, at the first step the model does not produce, a message saying so."""
-    want_init = data["initial"]
-    init = next((s for s in model.initial_states() if state_json(model, s) == want_init), None)
-    if init is None:
-        return model.initial_states()[0], [], "the model's initial states do not include the trace's"
-    state = init
-    path: list[Transition] = []
-    for i, st in enumerate(data["steps"]):
-        match = None
-        for tr in model.successors(state):
-            if tr.tid == st["thread"] and tr.label == st["label"] and list(tr.choices) == st["choices"]:
-                match = tr
-                break
-        if match is None:
-            return init, path, f"step {i + 1} (T{st['thread']} {st['label']}) cannot run in the model now"
-        if state_json(model, match.state) != st["state"]:
-            return (
-                init,
-                path,
-                f"step {i + 1} (T{st['thread']} {st['label']}) gives a different state in the model now",
-            )
-        path.append(match)
-        state = match.state
-    return init, path, None
+    r = replay_trace(model, data)
+    return r.initial, r.path, r.problem
