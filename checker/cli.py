@@ -115,6 +115,12 @@ def build_parser(engines: dict[str, Engine]) -> Parser:
     p_check.add_argument("--json", metavar="FILE", help="write the results as JSON (schema 1)")
     p_check.add_argument("--trace-dir", metavar="DIR", help="write each counterexample as a JSON trace here")
     p_check.add_argument(
+        "--html",
+        metavar="DIR",
+        help="write each counterexample as a self-contained HTML viewer here, next to its JSON trace"
+        " (in DIR too unless --trace-dir is given)",
+    )
+    p_check.add_argument(
         "--max-states", type=_positive_int, metavar="N", help="stop after N states (verdict unknown)"
     )
     p_check.add_argument(
@@ -151,7 +157,13 @@ def build_parser(engines: dict[str, Engine]) -> Parser:
         description="Display a trace written by `check --trace-dir`, after replaying it on the model.",
     )
     p_show.add_argument("trace", metavar="TRACE.json")
-    p_show.add_argument("--html", metavar="FILE", help="write a self-contained HTML viewer")
+    p_show.add_argument("--html", metavar="FILE", help="write a self-contained HTML viewer instead")
+    form = p_show.add_mutually_exclusive_group()
+    form.add_argument("--only-changes", action="store_true", help="per step, show only what it changed")
+    form.add_argument("--compact", action="store_true", help="one line per step")
+    p_show.add_argument(
+        "--color", choices=("auto", "always", "never"), default="auto", help="colour (default: on a terminal)"
+    )
     return parser
 
 
@@ -310,17 +322,19 @@ def cmd_check(opts: argparse.Namespace, engines: dict[str, Engine]) -> int:
     variants = resolve_variant(opts.variant, cat)
     engine = engines[opts.engine]
     pairs, props = _select(cat, variants, opts.scenario, opts.property, exhaustive=engine.exhaustive)
-    trace_dir = Path(opts.trace_dir) if opts.trace_dir else None
-    if trace_dir is not None:
+    html_dir = Path(opts.html) if opts.html else None
+    trace_dir = Path(opts.trace_dir) if opts.trace_dir else html_dir
+    for folder in {d for d in (trace_dir, html_dir) if d is not None}:
         try:
-            trace_dir.mkdir(parents=True, exist_ok=True)
+            folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise UserError(f"cannot create trace directory {trace_dir}: {exc.strerror}") from None
+            raise UserError(f"cannot create directory {folder}: {exc.strerror}") from None
     out = _console()
     reporter = Reporter(_console(stderr=True), enabled=not opts.quiet)
     results = []
     for pair in pairs:
         (res,) = _run_pairs(engine, [pair], props, opts, reporter)
+        html_files: dict[str, str] = {}
         results.append(res)
         for pr in res.violated:
             if trace_dir is not None and pr.trace is not None:
@@ -330,6 +344,12 @@ def cmd_check(opts: argparse.Namespace, engines: dict[str, Engine]) -> int:
                 except OSError as exc:
                     raise UserError(f"cannot write {path}: {exc.strerror}") from None
                 pr.trace_file = str(path)
+            if html_dir is not None and pr.trace is not None:
+                from .show import write_trace_html
+
+                html_path = html_dir / Path(_trace_name(res, pr.name)).with_suffix(".html")
+                write_trace_html(pr.trace, html_path)
+                html_files[pr.name] = str(html_path)
         _print_result(out, res)
         if not opts.no_traces:
             for pr in res.violated:
@@ -338,6 +358,8 @@ def cmd_check(opts: argparse.Namespace, engines: dict[str, Engine]) -> int:
                     out.print(escape(render_trace_text(trace_json(pr.trace))))
                     if pr.trace_file:
                         out.print(f"  (written to {escape(pr.trace_file)})")
+                    if pr.name in html_files:
+                        out.print(f"  (HTML viewer: {escape(html_files[pr.name])})")
         out.print()
     if opts.json:
         _write_text(opts.json, json.dumps(_results_json(results), indent=1) + "\n")

@@ -1,55 +1,71 @@
-"""``vmacheck show``: load a trace file, replay it on the model, display it."""
+"""``vmacheck show``: load a trace file, check it, replay it on the model, display it.
+
+The file is validated on load (:func:`checker.trace.load_trace_json`), then replayed on
+the current model (:func:`checker.viewer.verify`): a trace that does not follow from its
+own model is bad input (exit 2); one the model no longer produces because the model
+changed is shown with a warning that says where they part. Then the terminal viewer draws
+it, or ``--html FILE`` writes the self-contained HTML viewer.
+"""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from rich.console import Console
-from rich.markup import escape
-
-from protocol import Model, VariantError
 
 from .errors import UserError
-from .loader import Catalogue, resolve_variant
-from .render import render_trace_text
-from .trace import load_trace_json, replay
+from .trace import Trace, load_trace_json, trace_json
+from .viewer import TerminalOptions, build_view, render_html, render_terminal, verify
+from .viewer.terminal import CHANGES, COMPACT, FULL
+from .viewer.verify import FRESH, Verification
 
 
-def model_for(data: dict) -> tuple[Model | None, str]:
-    """The model a trace was written from, or ``None`` and why it cannot be rebuilt."""
-    cat = Catalogue.shipped()
-    spec = data.get("variant_file") or data["variant"]
+def console_for(color: str) -> Console:
+    """The console to draw on: colour on a terminal (``auto``), always, or never."""
+    if color == "always":
+        return Console(highlight=False, soft_wrap=True, force_terminal=True)
+    if color == "never":
+        return Console(highlight=False, soft_wrap=True, color_system=None)
+    return Console(highlight=False, soft_wrap=True)
+
+
+def write_html(path: str | Path, text: str) -> None:
     try:
-        variants = resolve_variant(spec, cat)
-    except UserError as exc:
-        return None, str(exc)
-    variant = next((v for v in variants if v.name == data["variant"]), None)
-    if variant is None:
-        return None, f"{spec} no longer defines variant '{data['variant']}'"
-    scenario = cat.scenarios.get(data["scenario"])
-    if scenario is None:
-        return None, f"unknown scenario '{data['scenario']}'"
-    try:
-        return Model(variant, scenario), ""
-    except VariantError as exc:
-        return None, str(exc)
-
-
-def replay_note(data: dict) -> str:
-    model, why = model_for(data)
-    if model is None:
-        return f"not replayed: {why}"
-    _, _, problem = replay(model, data)
-    if problem:
-        return f"WARNING: the model no longer produces this trace: {problem}"
-    return "replayed: the current model produces this trace step by step"
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def show(opts: argparse.Namespace) -> int:
     data = load_trace_json(opts.trace)
-    out = Console(highlight=False, soft_wrap=True)
-    out.print(escape(render_trace_text(data)))
-    out.print(escape(replay_note(data)))
+    view = build_view(data, verify(data))
+    out = console_for(getattr(opts, "color", "auto") or "auto")
     if opts.html:
-        raise UserError("--html: the HTML viewer is not built yet")
+        write_html(opts.html, render_html(view))
+        assert view.verification is not None
+        out.print(
+            f"wrote {opts.html}: the {view.property_name} counterexample, {view.nsteps} steps"
+            " (open it in a browser; the arrow keys step through it)",
+            markup=False,
+        )
+        out.print(view.verification.note, markup=False)
+        return 0
+    mode = (
+        COMPACT
+        if getattr(opts, "compact", False)
+        else CHANGES
+        if getattr(opts, "only_changes", False)
+        else FULL
+    )
+    markers = True if out.no_color else None
+    render_terminal(view, out, TerminalOptions(mode=mode, markers=markers))
     return 0
+
+
+def write_trace_html(trace: Trace, path: str | Path) -> None:
+    """The HTML viewer of a trace an engine has just found (``check --html``): fresh from
+    the model, so there is nothing to replay."""
+    data = trace_json(trace)
+    note = f"found by the {data.get('engine', '')} engine on the current model just now".replace("  ", " ")
+    write_html(path, render_html(build_view(data, Verification(FRESH, note))))
