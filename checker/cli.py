@@ -164,6 +164,11 @@ def build_parser(engines: dict[str, Engine]) -> Parser:
     p_show.add_argument(
         "--color", choices=("auto", "always", "never"), default="auto", help="colour (default: on a terminal)"
     )
+    p_show.add_argument(
+        "--no-replay",
+        action="store_true",
+        help="do not rebuild the model and replay the trace (a trace naming a variant file imports it)",
+    )
     return parser
 
 

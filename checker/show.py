@@ -15,10 +15,10 @@ from pathlib import Path
 from rich.console import Console
 
 from .errors import UserError
-from .trace import Trace, load_trace_json, trace_json
+from .trace import Trace, TraceError, load_trace_json, trace_json
 from .viewer import TerminalOptions, build_view, render_html, render_terminal, verify
 from .viewer.terminal import CHANGES, COMPACT, FULL
-from .viewer.verify import FRESH, Verification
+from .viewer.verify import FRESH, NOT_REPLAYED, Verification
 
 
 def console_for(color: str) -> Console:
@@ -39,7 +39,14 @@ def write_html(path: str | Path, text: str) -> None:
 
 def show(opts: argparse.Namespace) -> int:
     data = load_trace_json(opts.trace)
-    view = build_view(data, verify(data))
+    if getattr(opts, "no_replay", False):
+        checked = Verification(NOT_REPLAYED, "not replayed: --no-replay (validated without the model)")
+    else:
+        try:
+            checked = verify(data)
+        except TraceError as exc:
+            raise TraceError(f"{opts.trace}: {exc}") from None
+    view = build_view(data, checked)
     out = console_for(getattr(opts, "color", "auto") or "auto")
     if opts.html:
         write_html(opts.html, render_html(view))

@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -281,7 +282,7 @@ def load_trace_json(path: str | Path) -> dict[str, Any]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        if exc.pos >= len(text.rstrip()):
+        if _ends_too_soon(text, exc):
             raise TraceError(
                 f"{path}: truncated: the JSON ends at line {exc.lineno} before it is complete"
             ) from None
@@ -295,6 +296,22 @@ def load_trace_json(path: str | Path) -> dict[str, Any]:
     except RecursionError:
         raise TraceError(f"{path}: not a trace (JSON nested too deeply)") from None
     return data  # type: ignore[no-any-return]
+
+
+_LITERAL_PREFIXES = {w[:i] for w in ("true", "false", "null") for i in range(1, len(w))}
+
+
+def _ends_too_soon(text: str, exc: json.JSONDecodeError) -> bool:
+    """Whether the parse failed only because the text stops early (a truncated file): at
+    the end, inside a string (raw line breaks cannot occur in one), or inside a literal or
+    number."""
+    rest = text[exc.pos :].strip()
+    return (
+        not rest
+        or exc.msg.startswith("Unterminated string")
+        or rest in _LITERAL_PREFIXES
+        or re.fullmatch(r"-|[.eE][+-]?", rest) is not None
+    )
 
 
 @dataclass

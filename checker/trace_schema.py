@@ -29,7 +29,11 @@ SEM_MODES = ("R", "W", "U")  # rwsem waiter modes: reader, writer, modelled upgr
 
 
 class TraceError(Exception):
-    """A trace file that is not a valid schema-1 trace; the message says what is wrong."""
+    """A trace file that is not a valid schema-1 trace; the message says what is wrong, on
+    one line (control characters from the file are shown escaped)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("".join(c if c.isprintable() else repr(c)[1:-1] for c in message))
 
 
 Check = Callable[[Any], bool]
@@ -48,7 +52,8 @@ def _str(x: Any) -> bool:
 
 
 def _name(x: Any) -> bool:
-    return isinstance(x, str) and x != ""
+    """A name: a tag, a label, a flag, a syscall (printable, one line)."""
+    return isinstance(x, str) and x != "" and x.isprintable()
 
 
 def _is(want: Any) -> Check:
