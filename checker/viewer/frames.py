@@ -36,6 +36,7 @@ class Cell:
     kind: str  # what the cell shows: vma, flags, held, pte, pt-on, pt-off, pt-never, none
     key: object = None  # what is compared with the previous frame to decide "changed"
     tag: str | None = None  # the mapping tag shown, for its colour
+    edge: bool = False  # the first page of a vma (where a split shows)
     changed: bool = False
     hit: bool = False  # touched by one of this step's primitives
     fail: bool = False  # the failing part (last frame only)
@@ -137,7 +138,9 @@ def _vma_row(state: dict[str, Any], pages: int) -> list[Cell]:
             text = f"page {p}: {vma_label(v)}"
             if v.get("owner") is not None:
                 text += f", being unmapped by T{v['owner']}"
-            cells.append(Cell(tag_char(v["tag"]), text, "vma", (v["tag"], tuple(v["flags"])), v["tag"]))
+            cell = Cell(tag_char(v["tag"]), text, "vma", (v["tag"], tuple(v["flags"])), v["tag"])
+            cell.edge = p == v["start"]
+            cells.append(cell)
     return cells
 
 
@@ -161,9 +164,27 @@ def _held_row(state: dict[str, Any], pages: int, tid: int) -> list[Cell]:
         if held:
             v = held[0]
             title = f"page {p}: {vma_label(v)} detached by T{tid}: out of the tree, still being unmapped"
-            cells.append(Cell(tag_char(v["tag"]).lower(), title, "held", v["tag"], v["tag"]))
+            cell = Cell(tag_char(v["tag"]).lower(), title, "held", v["tag"], v["tag"])
+            cell.edge = p == v["start"]
+            cells.append(cell)
         else:
             cells.append(Cell(EMPTY, f"page {p}: nothing held by T{tid}", "none", None))
+    return cells
+
+
+def _freed_row(state: dict[str, Any], pages: int) -> list[Cell]:
+    """Freed vmas some thread still points to: where a dangling pointer points."""
+    cells = []
+    for p in range(pages):
+        freed = [v for v in state["vmas"] if v["status"] == "freed" and v["start"] <= p < v["end"]]
+        if freed:
+            v = freed[0]
+            title = f"page {p}: {vma_label(v)} was freed (remove_vma); a thread still points to it"
+            cell = Cell(tag_char(v["tag"]).lower(), title, "freed", v["tag"], v["tag"])
+            cell.edge = p == v["start"]
+            cells.append(cell)
+        else:
+            cells.append(Cell(EMPTY, f"page {p}: no freed vma", "none", None))
     return cells
 
 
@@ -205,6 +226,8 @@ def _row_plan(data: dict[str, Any]) -> list[str]:
         }
     )
     keys += [f"held:{t}" for t in holders]
+    if any(v["status"] == "freed" for s in states for v in s["vmas"]):
+        keys.append("freed")
     return keys + ["pte", "ptab"]
 
 
@@ -218,6 +241,8 @@ def _rows(state: dict[str, Any], plan: list[str], pages: int, pt_span: int) -> l
         elif key.startswith("held:"):
             tid = int(key.split(":", 1)[1])
             rows.append(Row(key, f"T{tid} held", _held_row(state, pages, tid)))
+        elif key == "freed":
+            rows.append(Row(key, "freed", _freed_row(state, pages)))
         elif key == "pte":
             rows.append(Row(key, "pte", _pte_row(state)))
         else:
@@ -254,18 +279,30 @@ def _mark_events(rows: list[Row], events: list[dict[str, Any]], pt_span: int, at
             _mark(rows, "vma", page, attr)
 
 
-def _mark_failure(rows: list[Row], violation: dict[str, Any], state: dict[str, Any]) -> None:
-    """The failing part the property names: its page, and its vma's pages."""
+def _event_ranges(events: list[dict[str, Any]], tag: str) -> list[tuple[int, int]]:
+    """The ranges of the vmas tagged ``tag`` that events name (a tag may have several vmas)."""
+    out = []
+    for e in events:
+        for v in ([e["vma"]] if "vma" in e else []) + list(e.get("vmas", [])):
+            if v["tag"] == tag:
+                out.append((v["start"], v["end"]))
+    return out
+
+
+def _mark_failure(rows: list[Row], violation: dict[str, Any], events: list[dict[str, Any]]) -> None:
+    """The failing part the property names: its page, and the pages of its vma (the vma of
+    that tag the last step's events name, if they name one)."""
     page = violation.get("page")
     if page is not None:
         _mark(rows, "vma", page, "fail")
         _mark(rows, "pte", page, "fail")
     tag = violation.get("vma")
     if tag:
+        ranges = _event_ranges(events, tag)
         for row in rows:
-            if row.key == "vma" or row.key.startswith("held:"):
-                for cell in row.cells:
-                    if cell.tag == tag:
+            if row.key in ("vma", "freed") or row.key.startswith("held:"):
+                for p, cell in enumerate(row.cells):
+                    if cell.tag == tag and (not ranges or any(lo <= p < hi for lo, hi in ranges)):
                         cell.fail = True
 
 
@@ -351,6 +388,9 @@ def _where(data: dict[str, Any]) -> list[str]:
         out.append(text)
     if v.get("vma"):
         found = [x for x in last["vmas"] if x["tag"] == v["vma"]]
+        ranges = _event_ranges(data["steps"][-1]["events"] if data["steps"] else [], v["vma"])
+        named = [x for x in found if any(x["start"] < hi and lo < x["end"] for lo, hi in ranges)]
+        found = named or found
         out.append("vma " + ("; ".join(_legend({"vmas": found})) if found else f"mapping {v['vma']}"))
     if v.get("page") is not None:
         p = v["page"]
@@ -460,9 +500,7 @@ def build_view(
         prev, prev_rows = state, rows
     last = view.frames[-1]
     last.last = True
-    _mark_failure(
-        last.rows, data["violation"], data["steps"][-1]["state"] if data["steps"] else data["initial"]
-    )
-    if data["steps"]:
-        _mark_events(last.rows, data["steps"][-1]["events"], span, "fail")
+    events = data["steps"][-1]["events"] if data["steps"] else []
+    _mark_failure(last.rows, data["violation"], events)
+    _mark_events(last.rows, events, span, "fail")
     return view

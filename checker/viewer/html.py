@@ -140,8 +140,10 @@ class _Page:
     # --- one frame ------------------------------------------------------------------------------
     def cell(self, cell: Cell, span: int, last: bool) -> str:
         classes = [cell.kind]
-        if cell.tag is not None and cell.kind in ("vma", "held", "pte"):
+        if cell.tag is not None and cell.kind in ("vma", "held", "freed", "pte"):
             classes.append(f"m{self.tags[cell.tag]}")
+        if cell.edge:
+            classes.append("edge")
         if cell.changed:
             classes.append("chg")
         if cell.hit:

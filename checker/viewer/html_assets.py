@@ -92,8 +92,9 @@ table.space td.none { color: #b3bac2; }
 table.space td.pt-on { background: #d9f2dd; }
 table.space td.pt-off { background: #f4c7c3; }
 table.space td.pt-never { color: #b3bac2; }
-table.space td.held { font-style: italic; background-image: repeating-linear-gradient(
+table.space td.held, table.space td.freed { font-style: italic; background-image: repeating-linear-gradient(
   45deg, transparent 0 4px, rgba(0,0,0,.08) 4px 6px); }
+table.space td.edge { border-left: 3px solid #4a5560; }
 table.space td.chg { border: 2px solid #b8860b; box-shadow: inset 0 0 0 2px var(--chg); font-weight: 700; }
 table.space td.hit { outline: 2px dashed var(--bad); }
 table.space td.fail { background: var(--bad) !important; color: #fff; font-weight: 700;

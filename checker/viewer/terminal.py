@@ -29,7 +29,7 @@ STYLE_CHANGED = "bold black on yellow"
 STYLE_FAIL = "bold white on red"
 STYLE_HIT = "bold red"
 STYLE_DIM = "dim"
-LANE_MAX = 38
+LANE_MAX = 46
 INDENT = "      "
 NAME_WIDTH = 10
 
@@ -149,6 +149,7 @@ class _Writer:
                 " r RDONLY",
                 "Tn held: vmas thread n took out of the tree and still holds   pte: whose page each PTE maps",
                 "ptab: page-table pages, + allocated, - freed, . never allocated"
+                + ("   (vma column: held vmas in lower case)" if self.opts.mode == COMPACT else "")
                 + (
                     "   ^ under a row: changed by this step, ! the failing part"
                     if self.markers
@@ -179,6 +180,8 @@ class _Writer:
         self.detail("did", f.events, STYLE_HIT)
         if f.changes:
             self.detail("changes", ["; ".join(f.changes)])
+        elif f.index > 0:
+            self.detail("changes", ["none visible (the thread only moved on)"], STYLE_DIM)
         rows = [
             r for r in f.rows if r.changed or not only_changes or (f.last and any(c.fail for c in r.cells))
         ]
@@ -192,9 +195,14 @@ class _Writer:
                 if marks:
                     self.line(INDENT, " " * NAME_WIDTH, marks)
         if not only_changes or f.index == 0:
-            self.detail("vmas", ["; ".join(f.legend) or "none"])
             count_style = STYLE_CHANGED if f.map_count_changed else ""
-            self.line(INDENT, f"{'map_count':<{NAME_WIDTH}}", (str(f.map_count), count_style))
+            self.line(
+                INDENT,
+                f"{'vmas':<{NAME_WIDTH}}",
+                "; ".join(f.legend) or "none",
+                "   map_count ",
+                (str(f.map_count), count_style),
+            )
             for th in f.threads:
                 self.thread_line(th)
         self.line("")
@@ -301,9 +309,9 @@ def _merged_space(f: Frame) -> Text:
 
 
 def _doc_body(doc: str) -> str:
-    """The explanation of a property docstring, without its first (title) line."""
-    parts = doc.strip().split("\n", 1)
-    return " ".join(parts[1].split()) if len(parts) > 1 else ""
+    """The explanation in a property's docstring: all but its first (title) paragraph."""
+    paragraphs = doc.replace("``", "").strip().split("\n\n")
+    return " ".join(" ".join(paragraphs[1:]).split())
 
 
 def render_terminal(view: TraceView, console: Console, options: TerminalOptions | None = None) -> None:

@@ -1,0 +1,153 @@
+"""The per-step pictures both viewers draw are the state, and the highlights are the changes.
+
+Hypothesis runs the model at random and checks, for every frame of the resulting trace,
+that each cell of the address-space strip says what the state says about that page, and
+that a cell is marked changed exactly when what it shows differs from the previous frame.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from checker.explicit import Search
+from checker.render import tag_char
+from checker.trace import build_trace, trace_json
+from checker.viewer import build_view
+from checker.viewer.frames import TraceView
+from properties import Violation
+from properties import shipped as shipped_properties
+from protocol import Model
+from protocol.scenarios import shipped as shipped_scenarios
+from protocol.variants import shipped as shipped_variants
+
+
+def _model(variant: str, scenario: str) -> Model:
+    return Model(shipped_variants()[variant], shipped_scenarios()[scenario])
+
+
+def race_view() -> TraceView:
+    model = _model("downgrade-4.20", "stack-below-growsdown")
+    res = Search(model, [shipped_properties()["no_pt_use_after_free"]]).run()
+    return build_view(trace_json(res.properties["no_pt_use_after_free"].trace))
+
+
+@st.composite
+def runs(draw: st.DrawFn) -> dict[str, Any]:
+    variant, scenario = draw(
+        st.sampled_from(
+            [
+                ("downgrade-4.20", "stack-below-growsdown"),
+                ("downgrade-4.20", "stack-above-growsup"),
+                ("baseline-4.19", "mremap-into-range"),
+                ("downgrade-5.8", "mprotect-at-limit"),
+                ("downgrade-4.20", "two-munmaps"),
+            ]
+        )
+    )
+    model = _model(variant, scenario)
+    inits = model.initial_states()
+    state = inits[draw(st.integers(0, len(inits) - 1))]
+    init, path = state, []
+    for _ in range(draw(st.integers(0, 25))):
+        succ = model.successors(state)
+        if not succ:
+            break
+        tr = succ[draw(st.integers(0, len(succ) - 1))]
+        path.append(tr)
+        state = tr.state
+    trace = build_trace(model, "vma_consistency", Violation("vma_consistency", "a run", thread=0), init, path)
+    return json.loads(json.dumps(trace_json(trace)))
+
+
+def _expected_vma_char(state: dict[str, Any], page: int) -> str:
+    here = [v for v in state["vmas"] if v["status"] == "linked" and v["start"] <= page < v["end"]]
+    if not here:
+        return "."
+    return "#" if len(here) > 1 else tag_char(here[0]["tag"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=runs())
+def test_the_strip_is_the_state_and_changed_means_changed(data: dict[str, Any]) -> None:
+    view = build_view(data)
+    states = [data["initial"]] + [st["state"] for st in data["steps"]]
+    assert len(view.frames) == len(states)
+    plans = {tuple(r.key for r in f.rows) for f in view.frames}
+    assert len(plans) == 1, "every frame shows the same rows"
+    span = data["model"]["pt_span"]
+    for f, state in zip(view.frames, states):
+        rows = {r.key: r for r in f.rows}
+        assert [c.char for c in rows["vma"].cells] == [
+            _expected_vma_char(state, p) for p in range(view.pages)
+        ]
+        assert [c.char for c in rows["pte"].cells] == [tag_char(t) if t else "." for t in state["ptes"]]
+        assert [c.char for c in rows["ptab"].cells] == [
+            "+" if g > 0 else "-" if g < 0 else "." for g in state["page_tables"]
+        ]
+        assert rows["ptab"].span == span and len(rows["ptab"].cells) * span == view.pages
+        for key, row in rows.items():
+            if key.startswith("held:"):
+                tid = int(key[5:])
+                for p, cell in enumerate(row.cells):
+                    held = [
+                        v
+                        for v in state["vmas"]
+                        if v["status"] == "detached" and v["owner"] == tid and v["start"] <= p < v["end"]
+                    ]
+                    assert (cell.char != ".") == bool(held)
+        assert f.sem_mode == (
+            "W"
+            if state["mmap_sem"]["writer"] is not None
+            else "R"
+            if state["mmap_sem"]["readers"]
+            else "free"
+        )
+    for before, after in zip(view.frames, view.frames[1:]):
+        for rb, ra in zip(before.rows, after.rows):
+            for cb, ca in zip(rb.cells, ra.cells):
+                assert ca.changed == (cb.key != ca.key)
+        assert after.sem_changed == (before.sem != after.sem)
+        # a step that changed what a cell shows says so in its change list
+        if any(r.changed for r in after.rows):
+            assert after.changes
+
+
+def test_the_race_frames_show_the_stack_growing_into_the_detached_range() -> None:
+    view = race_view()
+    assert view.nsteps == 12
+    grow = view.frames[11]
+    assert grow.thread == 1 and grow.label == "expand_stack"
+    vma = next(r for r in grow.rows if r.key == "vma")
+    assert "".join(c.char for c in vma.cells) == "...SSSSS"
+    assert [p for p, c in enumerate(vma.cells) if c.changed] == [3, 4]
+    held = next(r for r in grow.rows if r.key == "held:0")
+    assert "".join(c.char for c in held.cells) == "..aa...."
+    assert grow.changes == ["S [5,8) -> [3,8)"]
+    assert grow.sem == "R by {T0,T1}"
+    last = view.frames[-1]
+    assert last.last and last.events == ["free_pgtables: freed page table 1 (pages 2-3), under linked S[3,8)"]
+    ptab = next(r for r in last.rows if r.key == "ptab")
+    assert [i for i, c in enumerate(ptab.cells) if c.fail] == [1]
+    vma = next(r for r in last.rows if r.key == "vma")
+    assert [p for p, c in enumerate(vma.cells) if c.fail] == [3, 4, 5, 6, 7]
+    assert view.where[0] == "thread T0 munmap(start=2, len=2), last step free_pgtables (free_pgtables)"
+    assert "vma S[3,8) GROWSDOWN" in view.where
+
+
+@pytest.mark.parametrize("tid", [0, 1])
+def test_thread_views_follow_the_lock(tid: int) -> None:
+    view = race_view()
+    for f in view.frames:
+        th = f.threads[tid]
+        sem = f.sem
+        if th.lock == "W":
+            assert sem == f"W by T{tid}"
+        elif th.lock == "R":
+            assert f"T{tid}" in sem and sem.startswith("R by")
+        else:
+            assert f"T{tid}" not in sem.split(";")[0]

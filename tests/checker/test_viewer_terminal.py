@@ -1,0 +1,166 @@
+"""The terminal viewer: readable when piped (plain ASCII, no escape codes, nothing wrapped),
+lanes that line up, highlights that become marker lines without colour, and the three forms
+(full, only changes, compact)."""
+
+from __future__ import annotations
+
+import io
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from checker.cli import main
+from checker.explicit import Search
+from checker.trace import trace_json
+from checker.viewer import TerminalOptions, build_view, render_terminal, verify
+from checker.viewer.frames import TraceView
+from checker.viewer.terminal import CHANGES, COMPACT, FULL
+from properties import shipped as shipped_properties
+from protocol import Model
+from protocol.scenarios import shipped as shipped_scenarios
+from protocol.variants import shipped as shipped_variants
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def race_data() -> dict:  # type: ignore[type-arg]
+    model = Model(shipped_variants()["downgrade-4.20"], shipped_scenarios()["stack-below-growsdown"])
+    res = Search(model, [shipped_properties()["no_pt_use_after_free"]]).run()
+    return trace_json(res.properties["no_pt_use_after_free"].trace)
+
+
+def race_view() -> TraceView:
+    data = race_data()
+    return build_view(data, verify(data))
+
+
+def plain(view: TraceView, mode: str = FULL) -> str:
+    buf = io.StringIO()
+    console = Console(file=buf, force_terminal=False, width=60, highlight=False)
+    render_terminal(view, console, TerminalOptions(mode=mode))
+    return buf.getvalue()
+
+
+def coloured(view: TraceView, mode: str = FULL) -> str:
+    buf = io.StringIO()
+    console = Console(file=buf, force_terminal=True, color_system="standard", width=60, highlight=False)
+    render_terminal(view, console, TerminalOptions(mode=mode))
+    return buf.getvalue()
+
+
+def _step_line(text: str, n: int) -> str:
+    (line,) = [ln for ln in text.splitlines() if re.match(rf"^ {{0,3}}{n}  ", ln)]
+    return line
+
+
+@pytest.mark.parametrize("mode", [FULL, CHANGES, COMPACT])
+def test_piped_output_is_plain_ascii_and_never_wrapped(mode: str) -> None:
+    text = plain(race_view(), mode)
+    assert "\x1b" not in text
+    assert text.isascii()
+    # a narrow (60 column) console does not wrap: each step stays on its line with its lock state
+    line = _step_line(text, 11)
+    assert "expand_stack" in line and "R by {T0,T1}" in line
+
+
+def test_header_names_the_violation_the_failing_part_and_the_replay() -> None:
+    text = plain(race_view())
+    head = text.split("\nstep ")[0]
+    assert head.startswith(
+        "no_pt_use_after_free VIOLATED  downgrade-4.20, scenario stack-below-growsdown, 12 steps"
+    )
+    assert "why       T0 freed page table 1 (pages 2-3) with linked S[3,8) over it" in head
+    assert "where     thread T0 munmap(start=2, len=2), last step free_pgtables (free_pgtables)" in head
+    assert "vma S[3,8) GROWSDOWN" in head
+    assert "CVE-2020-29369" in head  # the property's explanation
+    assert "threads   T0 munmap(start=2, len=2)   T1 access(addr=3)" in head
+    assert "replay    replayed: the current model produces this trace step by step" in head
+    assert text.rstrip().endswith("=> T0 freed page table 1 (pages 2-3) with linked S[3,8) over it")
+
+
+def test_lanes_line_up_under_their_threads() -> None:
+    text = plain(race_view())
+    lines = text.splitlines()
+    header = next(ln for ln in lines if ln.startswith("step  "))
+    t1_column = header.index("T1 access")
+    assert _step_line(text, 9).index("down_read") == t1_column
+    assert _step_line(text, 1).index("down_write") == header.index("T0 munmap")
+    assert _step_line(text, 9)[header.index("T0 munmap")] == ":"  # T0 is alive, not running
+
+
+def test_without_colour_changes_and_the_failing_part_are_marked_under_the_rows() -> None:
+    text = plain(race_view())
+    block = text.split(_step_line(text, 11))[1].split("\n\n")[0].splitlines()
+    vma = next(i for i, ln in enumerate(block) if ln.strip().startswith("vma "))
+    row, marks = block[vma], block[vma + 1]
+    assert row.endswith("...SSSSS")
+    start = len(row) - 8
+    assert [p for p in range(8) if start + p < len(marks) and marks[start + p] == "^"] == [3, 4]
+    last = text.split(_step_line(text, 12))[1].split("\n\n")[0].splitlines()
+    ptab = next(i for i, ln in enumerate(last) if ln.strip().startswith("ptab "))
+    assert last[ptab].endswith("..--++++")
+    assert last[ptab + 1].rstrip().endswith("!!") and last[ptab + 1][start : start + 4] == "  !!"
+
+
+def test_with_colour_the_highlights_are_styles_not_markers() -> None:
+    text = coloured(race_view())
+    assert "\x1b[" in text
+    assert "^^" not in text and "!!" not in text
+    assert "\x1b[1;30;43m" in text  # changed cells: bold black on yellow
+    assert "\x1b[1;37;41m" in text  # the failing part: bold white on red
+
+
+def test_compact_is_one_line_per_step() -> None:
+    text = plain(race_view(), COMPACT)
+    steps = [ln for ln in text.splitlines() if re.match(r"^ {0,3}\d+  ", ln)]
+    assert len(steps) == 13
+    assert "..aSSSSS" in _step_line(text, 11)  # the stack over the detached range (lower case)
+    assert _step_line(text, 11).rstrip().endswith("S [5,8) -> [3,8)")
+
+
+def test_only_changes_omits_unchanged_rows() -> None:
+    text = plain(race_view(), CHANGES)
+    block = text.split(_step_line(text, 9))[1].split("\n\n")[0]
+    assert "changes   mmap_sem R by {T0,T1}" in block and "vma " not in block
+    block = text.split(_step_line(text, 11))[1].split("\n\n")[0]
+    assert "vma " in block and "pte " not in block
+    full = plain(race_view(), FULL)
+    assert len(text.splitlines()) < len(full.splitlines()) / 2
+
+
+def test_show_through_a_pipe_has_no_escape_codes(tmp_path: Path) -> None:
+    trace = tmp_path / "race.json"
+    trace.write_text(__import__("json").dumps(race_data()))
+    proc = subprocess.run(
+        [sys.executable, "-m", "checker.cli", "show", str(trace)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "\x1b" not in proc.stdout and proc.stdout.isascii()
+    assert "expand_stack" in proc.stdout and "replayed" in proc.stdout
+
+
+def test_color_never_and_always(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    trace = tmp_path / "race.json"
+    trace.write_text(__import__("json").dumps(race_data()))
+    assert main(["show", str(trace), "--color", "never", "--compact"]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out
+    assert main(["show", str(trace), "--color", "always", "--compact"]) == 0
+    assert "\x1b[" in capsys.readouterr().out
+
+
+def test_compact_and_only_changes_exclude_each_other(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["show", "x.json", "--compact", "--only-changes"])
+    assert info.value.code == 2
+    assert "not allowed with argument" in capsys.readouterr().err
