@@ -52,7 +52,7 @@ nav#controls button:disabled { opacity: .4; cursor: default; }
 .hint { color: var(--muted); }
 .nojs-only { color: var(--muted); }
 .js .nojs-only { display: none; }
-html:not(.js) nav#controls button, html:not(.js) #position { display: none; }
+html:not(.js) nav#controls button, html:not(.js) #position, html:not(.js) .hint { display: none; }
 .layout { display: grid; grid-template-columns: minmax(300px, max-content) minmax(420px, 1fr); gap: 18px;
   margin-top: 12px; align-items: start; }
 .timeline { border-collapse: collapse; font-size: 13px; }
@@ -153,7 +153,8 @@ JS = """
     position.textContent = "Step " + i + " of " + (frames.length - 1) + (i === 0 ? " (initial state)" : "");
     prev.disabled = i === 0;
     next.disabled = i === frames.length - 1;
-    if (window.history && history.replaceState) {
+    // Not on load: a fragment set while the page loads makes the browser jump to it.
+    if (!quiet && window.history && history.replaceState) {
       try { history.replaceState(null, "", "#step-" + i); } catch (e) { /* file: URLs may refuse */ }
     }
   }
@@ -179,7 +180,15 @@ JS = """
   });
   prev.addEventListener("click", function () { select(current - 1); });
   next.addEventListener("click", function () { select(current + 1); });
-  var m = /^#step-(\\d+)$/.exec(location.hash);
-  select(m ? Number(m[1]) : 0, true);
+  function fromHash() {
+    var m = /^#step-(\\d+)$/.exec(location.hash);
+    return m ? Number(m[1]) : null;
+  }
+  window.addEventListener("hashchange", function () {
+    var i = fromHash();
+    if (i !== null) { select(i); }
+  });
+  var start = fromHash();
+  select(start === null ? 0 : start, true);
 })();
 """
