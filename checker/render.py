@@ -137,7 +137,7 @@ def local_text(value: Any, vmas: dict[int, dict[str, Any]]) -> str:
         v = vmas.get(value["vma"])
         return f"&{vma_label(v)}" if v else f"&vma#{value['vma']} (gone)"
     if isinstance(value, dict) and "page_table" in value:
-        return f"page table {value['page_table']}"
+        return f"page table {value['page_table']} (generation {value.get('gen')})"
     if isinstance(value, dict) and "list" in value:
         return "[" + ", ".join(local_text(x, vmas) for x in value["list"]) + "]"
     return str(value)

@@ -66,6 +66,7 @@ class _Writer:
                 text.append(part[0], style=part[1])
             else:
                 text.append(part)
+        text.rstrip()
         self.console.print(text, soft_wrap=True, highlight=False)
 
     def _lane_widths(self) -> list[int]:
@@ -152,6 +153,8 @@ class _Writer:
                 + ("   (vma column: held vmas in lower case)" if self.opts.mode == COMPACT else "")
                 + (
                     "   ^ under a row: changed by this step, ! the failing part"
+                    if self.markers and self.opts.mode != COMPACT
+                    else ""
                     if self.markers
                     else "   highlighted: changed by this step; red: the failing part"
                 ),
