@@ -174,7 +174,9 @@ def render_trace_text(trace: dict[str, Any]) -> str:
         kernel = st["kernel_function"]
         where = st["label"] + (f" ({kernel})" if kernel != st["label"] else "")
         lines.append(f"  {st['step']:>2}. T{tid} {call_text(trace, tid)}: {where}")
-        what = changes(prev, st["state"])
+        for e in st["events"]:
+            lines.append("      did: " + event_text(e, span))
+        what = changes(prev, st["state"], span)
         if what:
             lines.append("      changes: " + "; ".join(what))
         lines.append("      mmap_sem " + sem_text(st["state"]["mmap_sem"]))

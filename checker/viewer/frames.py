@@ -433,6 +433,8 @@ def build_view(
     """The view of a validated schema-1 trace."""
     model = data["model"]
     pages, span = model["pages"], model["pt_span"]
+    if verification is not None and verification.prop is not None:
+        properties = {verification.prop.name: verification.prop}
     summary, doc = property_text(data["property"], properties)
     view = TraceView(
         data=data,

@@ -38,6 +38,7 @@ FRESH = "fresh"  # just found by an engine: nothing to replay
 class Verification:
     status: str
     note: str  # one line, for the header of a view
+    prop: Property | None = None  # the property as defined where the trace was rebuilt
 
     @property
     def ok(self) -> bool:
@@ -110,9 +111,8 @@ def verify(data: dict[str, Any]) -> Verification:
     if r.problem is not None:
         if same:
             raise TraceError(f"inconsistent trace: {r.problem}")
-        return Verification(
-            DIVERGED, f"WARNING: the model no longer produces this trace ({changed}): {r.problem}"
-        )
+        note = f"WARNING: the model no longer produces this trace ({changed}): {r.problem}"
+        return Verification(DIVERGED, note, prop)
     if prop is None:
         return Verification(
             REPLAYED,
@@ -126,10 +126,10 @@ def verify(data: dict[str, Any]) -> Verification:
             REPLAYED,
             f"replayed: the current model produces this trace step by step,"
             f" and {prop.name} still fails at its end",
+            prop,
         )
     now = f"now reports: {found[0].message}" if found else "no longer fails at its end"
     if same:
         raise TraceError(f"inconsistent trace: the model produces its steps but {prop.name} {now}")
-    return Verification(
-        DIVERGED, f"WARNING: the model still produces this trace, but {prop.name} {now} ({changed})"
-    )
+    note = f"WARNING: the model still produces this trace, but {prop.name} {now} ({changed})"
+    return Verification(DIVERGED, note, prop)

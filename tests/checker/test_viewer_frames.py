@@ -8,12 +8,14 @@ that a cell is marked changed exactly when what it shows differs from the previo
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from checker.cli import main
 from checker.explicit import Search
 from checker.render import tag_char
 from checker.trace import build_trace, trace_json
@@ -151,3 +153,50 @@ def test_thread_views_follow_the_lock(tid: int) -> None:
             assert f"T{tid}" in sem and sem.startswith("R by")
         else:
             assert f"T{tid}" not in sem.split(";")[0]
+
+
+USER_FILE = '''"""A user's variant file with a property of its own.
+
+The property's explanation comes from this docstring: page 3 must never be mapped.
+"""
+from properties import Property
+from protocol import Variant
+from protocol.variants.downgrade_4_20 import VARIANT as BASE
+
+VARIANT = Variant("mine", "4.20 under another name", munmap=BASE.munmap)
+
+
+class NoPte3(Property):
+    name = "no_pte_on_page_3"
+    summary = "page 3 never has a PTE"
+
+    def check_state(self, model, state):
+        if state.ptes[3] is not None:
+            return self.violation(f"page 3 has a PTE for {state.ptes[3]}", page=3, vma=state.ptes[3])
+        return None
+
+
+PROPERTY = NoPte3()
+'''
+
+
+def test_a_trace_of_no_steps_with_a_users_property(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A violation in the initial state: one frame, and the user's property explained."""
+    vfile = tmp_path / "mine.py"
+    vfile.write_text(USER_FILE)
+    argv = ["check", str(vfile), "-s", "stack-below-growsdown", "-p", "no_pte_on_page_3", "-q", "--no-traces"]
+    assert main([*argv, "--trace-dir", str(tmp_path)]) == 1
+    trace = tmp_path / "mine--stack-below-growsdown--no_pte_on_page_3.json"
+    capsys.readouterr()
+    for form in ([], ["--compact"], ["--only-changes"], ["--html", str(tmp_path / "t.html")]):
+        assert main(["show", str(trace), *form]) == 0
+        out = capsys.readouterr().out
+        assert "replayed" in out
+        if not form:
+            assert "0 steps" in out and "page 3 never has a PTE" in out
+            assert "The property's explanation comes from this docstring" in out
+            assert "page 3: A[2,4), PTE A, page table 1 (pages 2-3) allocated" in out
+    html = (tmp_path / "t.html").read_text()
+    assert html.count('<section class="frame') == 1 and "page 3 must never be mapped" in html
