@@ -58,13 +58,12 @@ def show(opts: argparse.Namespace) -> int:
         )
         out.print(view.verification.note, markup=False)
         return 0
-    mode = (
-        COMPACT
-        if getattr(opts, "compact", False)
-        else CHANGES
-        if getattr(opts, "only_changes", False)
-        else FULL
-    )
+    mode = FULL
+    if getattr(opts, "compact", False):
+        mode = COMPACT
+    elif getattr(opts, "only_changes", False):
+        mode = CHANGES
+    # NO_COLOR keeps a terminal's colour system but drops colours: mark changes in text then
     markers = True if out.no_color else None
     render_terminal(view, out, TerminalOptions(mode=mode, markers=markers))
     return 0
@@ -74,5 +73,5 @@ def write_trace_html(trace: Trace, path: str | Path) -> None:
     """The HTML viewer of a trace an engine has just found (``check --html``): fresh from
     the model, so there is nothing to replay."""
     data = trace_json(trace)
-    note = f"found by the {data.get('engine', '')} engine on the current model just now".replace("  ", " ")
+    note = f"found by the {data['engine']} engine on the current model just now"
     write_html(path, render_html(build_view(data, Verification(FRESH, note))))

@@ -235,7 +235,9 @@ class _Page:
             " hatched); <code>pte</code>: whose page the PTE maps; <code>ptab</code>: the page-table page"
             " over those pages, <code>+</code> allocated, <code>-</code> freed, <code>.</code> never"
             " allocated. A thick yellow frame: changed by this step; dashed red: touched by the step's"
-            " primitives; solid red: the failing part. Hover a cell for its meaning.</p>"
+            " primitives; solid red: the failing part; a dark bar: where a vma begins. Hover a cell for"
+            " its meaning. In the timeline, <code>W T0</code> / <code>R T0,T1</code> say who holds"
+            " mmap_sem and how, <code>+2q</code> that two threads wait in its queue.</p>"
             "<p>Written by vmacheck. The trace itself (JSON, schema 1, docs/trace-format.md) is embedded"
             ' in this page as <code>&lt;script id="vmacheck-trace"&gt;</code>; <code>vmacheck show</code>'
             " reads the JSON file it came from.</p></footer>"
@@ -274,7 +276,8 @@ class _Page:
 
 
 def _sem_short(f: Frame) -> str:
-    """The lock state in a few characters for the timeline: ``W T0``, ``R T0,T1``, ``-``."""
+    """The lock state in a few characters for the timeline: ``W T0``, ``R T0,T1``, ``-``,
+    and ``+2q`` when two threads wait in its queue."""
     text = f.sem.split(";")[0]
     if text.startswith("W by "):
         short = "W " + text[5:]
@@ -282,7 +285,8 @@ def _sem_short(f: Frame) -> str:
         short = "R " + text[5:].strip("{}")
     else:
         short = "-"
-    return short + (" +q" if ";" in f.sem else "")
+    waiting = sum(1 for th in f.threads if th.waiting)
+    return short + (f" +{waiting}q" if waiting else "")
 
 
 def render_html(view: TraceView) -> str:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from rich.console import Console
 from rich.text import Text
 
-from .frames import Cell, Frame, Row, TraceView
+from .frames import Cell, Frame, Row, ThreadView, TraceView
 
 FULL = "full"
 CHANGES = "changes"
@@ -149,19 +149,19 @@ class _Writer:
                 "vma: the linked vma on each page (its letter)   flags: D VM_DEAD, v GROWSDOWN, ^ GROWSUP,"
                 " r RDONLY",
                 "Tn held: vmas thread n took out of the tree and still holds   pte: whose page each PTE maps",
-                "ptab: page-table pages, + allocated, - freed, . never allocated"
-                + ("   (vma column: held vmas in lower case)" if self.opts.mode == COMPACT else "")
-                + (
-                    "   ^ under a row: changed by this step, ! the failing part"
-                    if self.markers and self.opts.mode != COMPACT
-                    else ""
-                    if self.markers
-                    else "   highlighted: changed by this step; red: the failing part"
-                ),
+                "ptab: page-table pages, + allocated, - freed, . never allocated" + self._highlight_legend(),
             ],
             STYLE_DIM,
         )
         self.line("")
+
+    def _highlight_legend(self) -> str:
+        if self.opts.mode == COMPACT:
+            text = "   (vma column: held vmas in lower case)"
+            return text if self.markers else text + "   highlighted: changed by the step"
+        if self.markers:
+            return "   ^ under a row: changed by this step, ! the failing part"
+        return "   highlighted: changed by this step; red: the failing part"
 
     def field(self, name: str, lines: list[str], style: str = "") -> None:
         for i, text in enumerate(lines):
@@ -210,10 +210,7 @@ class _Writer:
                 self.thread_line(th)
         self.line("")
 
-    def thread_line(self, th: object) -> None:
-        from .frames import ThreadView
-
-        assert isinstance(th, ThreadView)
+    def thread_line(self, th: ThreadView) -> None:
         text = Text(no_wrap=True, overflow="ignore")
         text.append(f"{th.name:<{NAME_WIDTH}}", style=lane_colour(th.tid))
         text.append(th.status, style="bold" if th.changed else "")
