@@ -242,9 +242,10 @@ def _package_sources_digest() -> str:
 
     h = hashlib.sha256()
     roots = [Path(protocol.__file__).parent, Path(properties.__file__).parent]
-    files = [f for root in roots for f in sorted(root.rglob("*.py"))] + [Path(__file__)]
-    for f in files:
-        h.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
+    files = [(f.relative_to(root.parent), f) for root in roots for f in sorted(root.rglob("*.py"))]
+    files.append((Path("checker/trace.py"), Path(__file__)))  # how states are written down
+    for name, f in files:
+        h.update(name.as_posix().encode() + b"\0" + f.read_bytes() + b"\0")
     return h.hexdigest()
 
 
