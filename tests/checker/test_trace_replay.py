@@ -139,6 +139,19 @@ def test_an_edited_state_is_an_inconsistent_trace(tmp_path: Path, capsys: pytest
     )
 
 
+def test_an_edited_event_is_an_inconsistent_trace(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = race()
+    data["steps"][6]["events"][1]["page"] = 2  # step 7 zapped pages 2 and 3, not 2 twice
+    code, _, err = _show(capsys, str(_write(tmp_path, data)))
+    assert (
+        code == 2 and "step 7 (T0 unmap_region): its primitives record different events in the model" in err
+    )
+    data = race()
+    data["steps"][6]["kernel_function"] = "zap_page_range"
+    code, _, err = _show(capsys, str(_write(tmp_path, data)))
+    assert code == 2 and "it models unmap_vmas, the trace says zap_page_range" in err
+
+
 def test_a_step_the_model_cannot_take_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data = race()
     data["steps"][0]["choices"] = [1]
