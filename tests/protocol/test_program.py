@@ -168,3 +168,22 @@ def test_scenario_validation() -> None:
     for sc in bad:
         with pytest.raises(VariantError, match="scenario 's'"):
             sc.validate()
+
+
+def test_snapshot_is_what_was_mapped_before_the_first_locked_step() -> None:
+    prog = Program("munmap", params=("start", "len"), locals=("vma",))
+
+    @prog.step("lock_and_detach")
+    def _go(k: Any, t: Any) -> None:
+        k.down_write()
+        t.vma = k.find_vma(t.start)
+        k.detach_vmas_to_be_unmapped(t.vma, t.start + t.len)
+
+    @prog.step("unlock")
+    def _unlock(k: Any, t: Any) -> None:
+        k.up_write()
+        k.ret(0)
+
+    model = _model(prog, start=0, len=4)
+    (tr,) = model.successors(model.initial_states()[0])
+    assert tr.state.threads[0].snapshot == frozenset({"A"})
