@@ -7,14 +7,19 @@ thread and the later fixes argue about and that those do not cover:
   in two — where ``do_munmap``'s ``>=`` and RFC v2's ``>`` part ways;
 - ``stack-relookup``: a fault below a GROWSDOWN stack while a munmap removes that stack —
   the window 6.5's fault path opens when it drops the read lock to take the write lock, and
-  the reason it must ``find_vma`` again.
+  the reason it must ``find_vma`` again;
+- two three-thread scenarios, kept because each reaches what no two-thread one does:
+  ``map-fixed-fault`` (a fault populates what MAP_FIXED mapped in a munmap's window, so an
+  unmap that later removes the mapping without zapping it leaves a live PTE behind) and
+  ``stack-relookup-map-fixed`` (a MAP_FIXED maps the faulting address in 6.5's window: the
+  second ``find_vma`` succeeds; also a mapping installed just below a range being unmapped).
 
 Layouts and conventions as in :mod:`protocol.scenarios.races`.
 """
 
 from __future__ import annotations
 
-from ..scenario import Scenario, VmaSpec, thread
+from ..scenario import Scenario, VmaSpec, oneof, thread
 
 SCENARIOS = [
     Scenario(
@@ -39,5 +44,32 @@ SCENARIOS = [
         "it found before (a freed one): it then finds nothing and gets SIGSEGV.",
         vmas=(VmaSpec("A", 0, 2), VmaSpec("S", 5, 8, flags=("VM_GROWSDOWN",))),
         threads=(thread("munmap", start=5, len=3), thread("access", addr=4)),
+    ),
+    Scenario(
+        name="map-fixed-fault",
+        summary="munmap the middle of A, mmap(MAP_FIXED) over part of the range, and a fault there",
+        doc="As map-fixed, with a third thread faulting at 2 or 3: a page of the new mapping N "
+        "can be populated between the munmap's lock holds, before anything removes N.",
+        vmas=(VmaSpec("A", 1, 5),),
+        threads=(
+            thread("munmap", start=2, len=2),
+            thread("mmap", tag="N", start=oneof(2, 3), len=2),
+            thread("access", addr=oneof(2, 3)),
+        ),
+    ),
+    Scenario(
+        name="stack-relookup-map-fixed",
+        summary="munmap removes a GROWSDOWN stack, mmap(MAP_FIXED) maps just below it, a fault "
+        "at the stack's foot",
+        doc="As stack-relookup, with N[3,5) mapped by a third thread: when it lands between "
+        "6.5's up_read and down_write, the fault's second find_vma finds N covering page 4 "
+        "and faults it in. N also lands right below a range being unmapped, where a floor "
+        "computed earlier from the old neighbour is wrong.",
+        vmas=(VmaSpec("A", 0, 2), VmaSpec("S", 5, 8, flags=("VM_GROWSDOWN",))),
+        threads=(
+            thread("munmap", start=5, len=3),
+            thread("mmap", tag="N", start=3, len=2),
+            thread("access", addr=4),
+        ),
     ),
 ]

@@ -165,6 +165,14 @@ def test_counterexamples_are_the_tools_output(tmp: Path) -> None:
     )
 
 
+def test_every_scenario_and_variant_is_described() -> None:
+    text = DOC.read_text()
+    for name in shipped_scenarios():
+        assert f"| `{name}` |" in text, f"scenario {name} is missing from the doc's scenario table"
+    for name in shipped_variants():
+        assert f"\n## {name}\n" in text, f"variant {name} has no section in docs/variants.md"
+
+
 def test_commands_in_the_doc_name_real_things() -> None:
     variants, scenarios = set(shipped_variants()), set(shipped_scenarios())
     for m in re.finditer(r"vmacheck check (\S+) -s (\S+)", DOC.read_text()):

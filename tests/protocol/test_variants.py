@@ -88,6 +88,17 @@ EXPECTED: dict[str, dict[str, dict[str, str]]] = {
         "stack-relookup": {
             "linearizable": "between sections the stack grows back over the part already unmapped",
         },
+        "map-fixed-fault": {
+            "no_vma_use_after_free": "the carried vma was freed by MAP_FIXED in the gap between sections",
+            "no_clobber": "prev->vm_next is now the MAP_FIXED mapping, and section 2 detaches it",
+        },
+        "stack-relookup-map-fixed": {
+            "no_vma_use_after_free": "the carried prev (the grown stack's part below the range) was freed by "
+            "MAP_FIXED in the gap",
+            "no_clobber": "prev->vm_next via the carried prev is the mapping MAP_FIXED put below the range",
+            "no_pt_use_after_free": "floor from the carried prev: the page table under that mapping is freed",
+            "linearizable": "the mapping installed below the range is removed by the munmap",
+        },
     },
     "rfc-v2-read-split": {
         "stack-below-growsdown": {**V2_READ_PHASE, **V2_REFAULT},
@@ -103,6 +114,8 @@ EXPECTED: dict[str, dict[str, dict[str, str]]] = {
             "no_vma_use_after_free": "two munmaps split the same vma at once under the read lock",
         },
         "stack-relookup": {**V2_READ_PHASE, **V2_SPLITS, **V2_REFAULT},
+        "map-fixed-fault": {**V2_READ_PHASE, **V2_SPLITS, **V2_REFAULT, **V2_CARRIED},
+        "stack-relookup-map-fixed": {**V2_READ_PHASE, **V2_SPLITS, **V2_REFAULT},
     },
     "rfc-v3-three-phase": {
         "stack-below-growsdown": VM_DEAD_SEGV,
@@ -123,6 +136,21 @@ EXPECTED: dict[str, dict[str, dict[str, str]]] = {
             "no_pt_use_after_free": "the other munmap split the carried vma: the page-table free "
             "covers a page the shrunken pointer did not zap",
         },
+        "map-fixed-fault": {
+            "no_vma_use_after_free": "MAP_FIXED freed the VM_DEAD vma carried into the read phase",
+            "no_clobber": "the final detach, from the stale vma's old start, takes the MAP_FIXED mapping",
+            "no_pt_use_after_free": "free_pgtables through the stale vma frees the page table the fault "
+            "just filled for the MAP_FIXED mapping",
+            "vma_consistency": "the last phase detaches and frees the MAP_FIXED mapping without zapping "
+            "the page the fault put in it",
+            "linearizable": "the MAP_FIXED mapping vanishes though mmap returned success",
+        },
+        "stack-relookup-map-fixed": {
+            "no_vma_use_after_free": "the carried prev (the grown stack's part below the range) was freed by "
+            "MAP_FIXED in the gap",
+            "no_pt_use_after_free": "floor from the carried prev: the page table under the mapping MAP_FIXED "
+            "put below the range is freed",
+        },
     },
     "upgrade-read": {
         "stack-below-growsdown": VM_DEAD_SEGV,
@@ -131,6 +159,8 @@ EXPECTED: dict[str, dict[str, dict[str, str]]] = {
         "mremap-into-range": UPGRADE_DEADLOCK,
         "mprotect-at-limit": UPGRADE_DEADLOCK,
         "two-munmaps": UPGRADE_DEADLOCK,
+        "map-fixed-fault": UPGRADE_DEADLOCK,
+        "stack-relookup-map-fixed": UPGRADE_DEADLOCK,
     },
     "rfc-v4-redo": {
         "stack-below-growsdown": VM_DEAD_SEGV,
@@ -139,6 +169,10 @@ EXPECTED: dict[str, dict[str, dict[str, str]]] = {
             "no_clobber": "the fresh do_munmap removes what MAP_FIXED mapped between up_read and down_write"
         },
         "mremap-into-range": {"no_clobber": "the fresh do_munmap removes what mremap moved into the window"},
+        "map-fixed-fault": {
+            "no_clobber": "the fresh do_munmap removes what MAP_FIXED mapped (and the fault "
+            "populated) between up_read and down_write"
+        },
     },
     "ebusy-on-dead": {
         "stack-below-growsdown": VM_DEAD_SEGV,
@@ -149,6 +183,10 @@ EXPECTED: dict[str, dict[str, dict[str, str]]] = {
         },
         "mremap-into-range": {
             "documented_errno": "mremap(2) does not document EBUSY",
+            "linearizable": "EBUSY: no serial order gives it",
+        },
+        "map-fixed-fault": {
+            "documented_errno": "mmap(2) does not document EBUSY",
             "linearizable": "EBUSY: no serial order gives it",
         },
     },

@@ -74,6 +74,42 @@ def test_6_5_without_the_relookup_grows_a_freed_stack() -> None:
     assert verdicts(mutant, "stack-relookup", *props)["no_vma_use_after_free"] == VIOLATED
 
 
+def test_6_5_relookup_success_branch_is_reached() -> None:
+    """In stack-relookup-map-fixed, MAP_FIXED can map the faulting address while 6.5's fault
+    has dropped the lock: the second find_vma then finds N and the fault maps N's page."""
+    v = shipped("stack-write-6.5")
+    model = Model(v, shipped_scenarios()["stack-relookup-map-fixed"])
+    access_tid = 2
+    seen = {(s, False) for s in model.initial_states()}
+    todo = list(seen)
+    reached = False
+    while todo and not reached:
+        state, relooked = todo.pop()
+        for tr in model.successors(state):
+            flag = relooked or (tr.tid == access_tid and tr.label == "find_vma_again")
+            th = tr.state.threads[access_tid]
+            if flag and th.done and th.result == "ok" and tr.state.ptes[4] == "N":
+                reached = True
+            if (tr.state, flag) not in seen:
+                seen.add((tr.state, flag))
+                todo.append((tr.state, flag))
+    assert reached
+    access = v.overrides["access"]
+
+    def keep_the_old_vma(k: Any, t: Any) -> None:
+        pass
+
+    mutant = Variant(
+        "6.5-no-relookup",
+        "mutant",
+        v.munmap,
+        overrides={"access": rebuild(access, replace={"find_vma_again": keep_the_old_vma})},
+    )
+    props = ("no_vma_use_after_free",)
+    assert verdicts(v, "stack-relookup-map-fixed", *props) == {"no_vma_use_after_free": HOLDS}
+    assert verdicts(mutant, "stack-relookup-map-fixed", *props) == {"no_vma_use_after_free": VIOLATED}
+
+
 # --- VM_DEAD must come after the splits (the seed thread) -------------------------------
 def test_vm_dead_before_splitting_segfaults_still_mapped_pages() -> None:
     v = shipped("rfc-v3-three-phase")
