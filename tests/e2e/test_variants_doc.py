@@ -186,7 +186,7 @@ def _apply_diff(source: str, diff: str) -> str:
     for hunk in re.split(r"^@@.*@@$\n", diff, flags=re.M)[1:]:
         old, new = [], []
         for line in hunk.splitlines():
-            tag, body = line[:1], line[1:]
+            tag, body = (line[:1], line[1:]) if line else (" ", "")  # a blank context line
             if tag in (" ", "-"):
                 old.append(body)
             if tag in (" ", "+"):
