@@ -422,7 +422,9 @@ def cmd_compare(opts: argparse.Namespace, engines: dict[str, Engine]) -> int:
     results = _run_pairs(engines["explicit"], pairs, props, opts, reporter)
     names = [p.name for p in props]
     out = _console()
-    if not out.is_terminal:
+    if opts.markdown == "-":  # stdout carries the Markdown alone; the table goes to stderr
+        out = _console(stderr=True)
+    elif not out.is_terminal:
         out = Console(highlight=False, soft_wrap=True, width=200)
     cells = matrix(results, names)
     table = Table(

@@ -1,8 +1,8 @@
 """Progress display for long runs, on stderr.
 
-Nothing is shown before ``delay`` seconds have passed since the command started. On a terminal, a one-line rich
-status is updated in place and removed at the end; when stderr is a file or pipe, a plain
-line is printed every ``plain_every`` seconds instead.
+Nothing is shown before ``delay`` seconds have passed since the command started. On a
+terminal, a one-line rich status is updated in place and removed at the end; when stderr is a
+file or pipe, a plain line is printed every ``plain_every`` seconds instead.
 """
 
 from __future__ import annotations

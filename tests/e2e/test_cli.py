@@ -217,3 +217,12 @@ def test_console_script_and_piped_output() -> None:
     assert proc.returncode == 1
     assert "\x1b[" not in proc.stdout  # no colour codes when piped
     assert "VIOLATED  no_clobber" in proc.stdout
+
+
+def test_compare_markdown_to_stdout_is_markdown_alone(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(
+        capsys, "compare", "--variant", "baseline-4.19", "-s", "two-munmaps", "-q", "--markdown", "-"
+    )
+    assert code == 0
+    assert out.startswith("| variant |") and "vmacheck compare" not in out
+    assert "vmacheck compare" in err
