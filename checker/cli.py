@@ -141,8 +141,8 @@ def build_parser(engines: dict[str, Engine]) -> Parser:
         "breaks which property, with the length of the shortest counterexample.",
     )
     p_cmp.add_argument("--variant", action="append", metavar="V", help="variant (name or file; repeatable)")
-    p_cmp.add_argument("--scenario", action="append", metavar="S", help="scenario (repeatable)")
-    p_cmp.add_argument("--property", action="append", metavar="P", help="property (repeatable)")
+    p_cmp.add_argument("--scenario", "-s", action="append", metavar="S", help="scenario (repeatable)")
+    p_cmp.add_argument("--property", "-p", action="append", metavar="P", help="property (repeatable)")
     p_cmp.add_argument("--json", metavar="FILE", help="write all results as JSON (schema 1)")
     p_cmp.add_argument(
         "--markdown", metavar="FILE", help="write the matrix as a Markdown table ('-' for stdout)"
@@ -449,7 +449,9 @@ def cmd_compare(opts: argparse.Namespace, engines: dict[str, Engine]) -> int:
     results = _run_pairs(engines["explicit"], pairs, props, opts, reporter)
     names = [p.name for p in props]
     out = _console()
-    if not out.is_terminal:
+    if opts.markdown == "-":  # stdout carries the Markdown alone; the table goes to stderr
+        out = _console(stderr=True)
+    elif not out.is_terminal:
         out = Console(highlight=False, soft_wrap=True, width=200)
     cells = matrix(results, names)
     table = Table(

@@ -1,8 +1,8 @@
 """Progress display for long runs, on stderr.
 
-Nothing is shown for runs shorter than ``delay`` seconds. On a terminal, a one-line rich
-status is updated in place and removed at the end; when stderr is a file or pipe, a plain
-line is printed every ``plain_every`` seconds instead.
+Nothing is shown before ``delay`` seconds have passed since the command started. On a
+terminal, a one-line rich status is updated in place and removed at the end; when stderr is a
+file or pipe, a plain line is printed every ``plain_every`` seconds instead.
 """
 
 from __future__ import annotations
@@ -23,20 +23,20 @@ class Reporter:
         self.delay = delay
         self.plain_every = plain_every
         self.label = ""
-        self.t0 = 0.0
-        self.last_plain = 0.0
+        self.started = time.monotonic()  # the command's start: many short runs add up
+        self.t0 = self.started
+        self.last_plain = self.started
         self.live: Live | None = None
 
     def begin(self, label: str) -> None:
         self.label = label
         self.t0 = time.monotonic()
-        self.last_plain = self.t0
 
     def update(self, stats: Stats, frontier: int) -> None:
         if not self.enabled:
             return
         now = time.monotonic()
-        if now - self.t0 < self.delay:
+        if now - self.started < self.delay:
             return
         text = (
             f"{self.label}: {stats.states:,} states, {stats.transitions:,} transitions, "

@@ -2,7 +2,9 @@
 
 No PTE is installed in, or left in, a page-table page that is freed (a fault that found or
 allocated the page earlier and stores into it after munmap's ``free_pgtables`` freed it
-counts); no page-table page is freed while it holds a PTE or lies partly under a linked vma.
+counts); no page-table page is freed while it holds a PTE or lies partly under a linked vma —
+other than a VM_DEAD vma inside the freeing unmap's own range, which faults no longer touch
+and which that unmap tears down (RFC v3 frees the page tables before it detaches).
 This is how CVE-2020-29369 corrupts memory: ``free_pgtables`` reads its floor and ceiling from
 the neighbours, then frees, while a fault expands the stack below ``next->vm_start`` and
 populates the page table being freed.
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 from protocol.events import FREE_PT, PTE_STORE_FREED
 from protocol.model import Model, Transition
-from protocol.state import State
+from protocol.state import NO_THREAD, VM_DEAD, State
 
 from .base import Property, Violation, vma_name
 
@@ -30,19 +32,33 @@ class NoPtUseAfterFree(Property):
                     thread=e.tid,
                     page=e.page,
                 )
-            if e.kind == FREE_PT and (e.pages or e.vmas):
+            if e.kind != FREE_PT:
+                continue
+            rng = model.programs[e.tid].unmap_range(before.threads[e.tid])
+            vmas = tuple(
+                v
+                for v in e.vmas
+                if not (
+                    v.flags & VM_DEAD
+                    and v.owner != NO_THREAD
+                    and rng is not None
+                    and rng[0] <= v.start
+                    and v.end <= rng[1]
+                )
+            )
+            if e.pages or vmas:
                 span = model.pt_span
                 what = []
                 if e.pages:
                     what.append("PTEs for pages " + ", ".join(map(str, e.pages)))
-                if e.vmas:
-                    what.append("linked " + ", ".join(vma_name(v) for v in e.vmas) + " over it")
+                if vmas:
+                    what.append("linked " + ", ".join(vma_name(v) for v in vmas) + " over it")
                 return self.violation(
                     f"T{e.tid} freed page table {e.page} (pages {e.page * span}-"
                     f"{(e.page + 1) * span - 1}) with " + " and ".join(what),
                     thread=e.tid,
                     page=e.pages[0] if e.pages else None,
-                    vma=e.vmas[0].tag if e.vmas else None,
+                    vma=vmas[0].tag if vmas else None,
                 )
         return None
 

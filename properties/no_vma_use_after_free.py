@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from protocol.events import VMA_STALE_USE
 from protocol.model import Model, Transition
-from protocol.state import FREED, State
+from protocol.state import DETACHED, FREED, State
 
 from .base import Property, Violation, vma_name
 
@@ -22,7 +22,12 @@ class NoVmaUseAfterFree(Property):
     def check_step(self, model: Model, before: State, tr: Transition) -> Violation | None:
         for e in tr.events:
             if e.kind == VMA_STALE_USE and e.vma is not None:
-                how = "freed" if e.vma.status == FREED else f"detached by T{e.vma.owner}"
+                if e.vma.status == FREED:
+                    how = "freed"
+                elif e.vma.status == DETACHED:
+                    how = f"detached by T{e.vma.owner}"
+                else:  # still linked, but not what the pointer was taken for (split_vma)
+                    how = "changed by another thread"
                 extra = f" ({e.detail})" if e.detail else ""
                 return self.violation(
                     f"T{e.tid} used {vma_name(e.vma)} in {e.primitive} after it was {how}{extra}",

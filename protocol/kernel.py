@@ -554,9 +554,9 @@ class Kernel:
                 raise VariantError(f"{prog.where(th.pc)}: falls off the end without ret()")
         snapshot = th.snapshot
         if snapshot is None and self.sem.holds(self.tid) is not None:
-            # The syscall takes effect once it holds mmap_sem: what was mapped then is
-            # what it may unmap (no_clobber).
-            snapshot = frozenset(v.tag for v in vmas if v.status == LINKED)
+            # The syscall takes effect once it holds mmap_sem: what was mapped then (before
+            # this step, which may already change the tree) is what it may unmap (no_clobber).
+            snapshot = frozenset(v.tag for v in st.vmas if v.status == LINKED)
         changed = th.changed
         if not changed and (self._tree_changed or self._ptes_changed):
             changed = page_view(st.vmas, st.ptes) != page_view(vmas, ptes)

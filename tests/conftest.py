@@ -1,17 +1,12 @@
-"""Shared fixtures: the shipped catalogue, and the reference explorer on the import path."""
+"""Shared fixtures: the shipped catalogue."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from properties import shipped as shipped_properties  # noqa: E402
-from protocol.scenarios import shipped as shipped_scenarios  # noqa: E402
-from protocol.variants import shipped as shipped_variants  # noqa: E402
+from properties import shipped as shipped_properties
+from protocol.scenarios import shipped as shipped_scenarios
+from protocol.variants import shipped as shipped_variants
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,6 @@ length of every shortest counterexample with and without reductions."""
 from __future__ import annotations
 
 import pytest
-from reference_explorer import explore
 
 from checker.explicit import Search
 from checker.result import VIOLATED
@@ -13,6 +12,7 @@ from properties import shipped as shipped_properties
 from protocol import Model
 from protocol.scenarios import shipped as shipped_scenarios
 from protocol.variants import shipped as shipped_variants
+from tests.reference_explorer import explore
 
 PAIRS = [
     (v, s)

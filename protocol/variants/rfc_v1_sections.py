@@ -1,0 +1,141 @@
+"""rfc-v1-sections: Yang Shi's RFC v1, ``<1521581486-99134-*>`` "unmap large mapping by section".
+
+Motivation: munmap of a 320 GB mapping held mmap_sem for write for ~18 s. v1 unmaps the range
+one section at a time, the whole of ``do_munmap`` (split, detach, ``unmap_region``,
+``remove_vma_list``) per section under the write lock, and between sections, if the lock is
+contended, ``up_write; cond_resched; down_write`` — then continues with the ``vma`` (and
+``prev``) it computed before it dropped the lock.
+
+The flaw (Michal Hocko): "once you drop the lock the address space might change under your
+feet and you might be unmapping a completely different vma". A racing ``mmap(MAP_FIXED)``,
+``mremap`` or munmap in the gap frees the carried vma, or links a new one where
+``prev->vm_next`` now points.
+
+A section is :data:`SECTION` pages here (1 GB in the RFC), so that the scenarios' two-page
+ranges are unmapped in two sections with one gap between them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from protocol import Program, Variant
+from protocol.syscalls.common import MUNMAP_ERRNOS, bad_range
+
+# Pages per section: the RFC's LARGE_MAP_THRESH (1 GB), scaled to the scenarios' page universe.
+SECTION = 1
+
+munmap = Program(
+    "munmap",
+    params=("start", "len"),
+    locals=("end", "addr", "sec_end", "vma", "prev", "next", "floor", "ceiling", "retval"),
+    errnos=MUNMAP_ERRNOS,
+    unmaps=lambda t: (t.start, t.start + t.len),
+)
+
+
+@munmap.step("down_write")
+def down_write(k: Any, t: Any) -> None:
+    k.down_write()
+
+
+@munmap.step("find_vma", kernel="do_munmap")
+def find_vma(k: Any, t: Any) -> None:
+    if bad_range(k, t.start, t.len):
+        t.retval = "EINVAL"
+        return k.goto("up_write")
+    t.end = t.start + t.len
+    t.vma = k.find_vma(t.start)
+    if not t.vma or t.vma.start >= t.end:
+        t.retval = 0
+        return k.goto("up_write")
+    t.prev = k.find_vma_prev(t.start)
+    t.addr = t.start
+
+
+# --- one section: do_munmap(addr, sec_end), starting from the vma carried in --------------
+@munmap.step("split_first", kernel="__split_vma")
+def split_first(k: Any, t: Any) -> None:
+    t.sec_end = min(t.addr + SECTION, t.end)
+    if not t.vma or t.vma.start >= t.end:
+        t.retval = 0  # nothing mapped in the rest of the range
+        return k.goto("up_write")
+    if t.vma.start >= t.sec_end:
+        return k.goto("next_section")  # a hole: nothing mapped in this section
+    if t.addr > t.vma.start:
+        if t.sec_end < t.vma.end and k.map_count >= k.max_map_count:
+            t.retval = "ENOMEM"
+            return k.goto("up_write")
+        k.split_vma(t.vma, t.addr, new_below=False)
+        t.prev = t.vma
+
+
+@munmap.step("split_last", kernel="__split_vma")
+def split_last(k: Any, t: Any) -> None:
+    last = k.find_vma(t.sec_end)
+    if last and t.sec_end > last.start:
+        k.split_vma(last, t.sec_end, new_below=True)
+    # vma = prev ? prev->vm_next : mm->mmap — through the prev carried across the gap
+    t.vma = k.find_vma(t.prev.end) if t.prev else k.find_vma(0)
+
+
+@munmap.step("detach_vmas_to_be_unmapped")
+def detach(k: Any, t: Any) -> None:
+    k.detach_vmas_to_be_unmapped(t.vma, t.sec_end)
+
+
+@munmap.step("unmap_region", kernel="unmap_vmas")
+def unmap_region(k: Any, t: Any) -> None:
+    t.next = k.find_vma(t.sec_end)  # prev->vm_next, now that the section is detached
+    k.unmap_vmas(t.vma, t.addr, t.sec_end)
+
+
+@munmap.step("free_pgtables_bounds", kernel="free_pgtables")
+def free_pgtables_bounds(k: Any, t: Any) -> None:
+    t.floor = t.prev.end if t.prev else 0
+    t.ceiling = t.next.start if t.next else k.task_size
+
+
+@munmap.step("free_pgtables")
+def free_pgtables(k: Any, t: Any) -> None:
+    k.free_pgtables(t.vma, t.floor, t.ceiling)
+
+
+@munmap.step("remove_vma_list")
+def remove_vma_list(k: Any, t: Any) -> None:
+    k.remove_vma_list(t.vma)
+    t.vma = t.next  # the section after starts from here: carried across the gap
+
+
+# --- between sections ------------------------------------------------------------------
+@munmap.step("next_section", kernel="up_write")
+def next_section(k: Any, t: Any) -> None:
+    t.addr = t.sec_end
+    if t.addr >= t.end:
+        t.retval = 0
+        return k.goto("up_write")
+    # if (rwsem_is_contended(&mm->mmap_sem)) { up_write; cond_resched; down_write }
+    # Modelled as always dropping: when nobody waits, nobody takes the lock in the gap, and
+    # those interleavings are exactly the ones of keeping it.
+    k.up_write()
+
+
+@munmap.step("cond_resched_down_write", kernel="down_write")
+def cond_resched_down_write(k: Any, t: Any) -> None:
+    k.down_write()
+    k.goto("split_first")
+
+
+@munmap.step("up_write")
+def up_write(k: Any, t: Any) -> None:
+    k.up_write()
+    k.ret(t.retval)
+
+
+VARIANT = Variant(
+    name="rfc-v1-sections",
+    summary="whole munmap per section, dropping and retaking the write lock between sections, vma carried",
+    source="<1521581486-99134-*> (RFC v1, March 2018)",
+    munmap=munmap,
+    doc=__doc__ or "",
+)

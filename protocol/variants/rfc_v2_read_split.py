@@ -1,0 +1,127 @@
+"""rfc-v2-read-split: Yang Shi's RFC v2, ``<1529364856-49589-3-*>`` "mm: mmap: zap pages with
+read mmap_sem for large mapping" (the patch of the seed thread).
+
+``R{ munmap_lookup_vma: find_vma; the map_count check; __split_vma at start and at end;
+unmap_region: zap the PTEs, free_pgtables }`` then ``W{ detach_vmas_to_be_unmapped;
+remove_vma_list }`` with ``vma`` and ``prev`` carried from the read phase.
+
+Its flaws, modelled as written:
+- the splits change the vma tree under the *read* lock, beside page faults ("splitting can't
+  be done with read mmap_sem held");
+- the map_count check is written ``map_count > sysctl_max_map_count`` where ``do_munmap``
+  has ``>=``, so at the limit both splits go ahead and map_count reaches the limit + 2,
+  visible to everyone holding the read lock;
+- page tables are freed while the vmas above them are still linked and faultable;
+- ``vma``/``prev`` are carried from the read hold into the write hold, with the lock free
+  in between.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from protocol import Program, Variant
+from protocol.syscalls.common import MUNMAP_ERRNOS, bad_range
+
+munmap = Program(
+    "munmap",
+    params=("start", "len"),
+    locals=("end", "vma", "prev", "next", "floor", "ceiling", "retval"),
+    errnos=MUNMAP_ERRNOS,
+    unmaps=lambda t: (t.start, t.start + t.len),
+)
+
+
+@munmap.step("down_read")
+def down_read(k: Any, t: Any) -> None:
+    k.down_read()
+
+
+@munmap.step("find_vma", kernel="munmap_lookup_vma")
+def find_vma(k: Any, t: Any) -> None:
+    if bad_range(k, t.start, t.len):
+        t.retval = "EINVAL"
+        return k.goto("out")
+    t.end = t.start + t.len
+    t.vma = k.find_vma(t.start)
+    if not t.vma or t.vma.start >= t.end:
+        t.retval = 0
+        return k.goto("out")
+    t.prev = k.find_vma_prev(t.start)
+
+
+@munmap.step("split_first", kernel="__split_vma")
+def split_first(k: Any, t: Any) -> None:
+    if t.start > t.vma.start:
+        # RFC v2 wrote '>' where do_munmap has '>=' (the seed thread quotes the '>=' form)
+        if t.end < t.vma.end and k.map_count > k.max_map_count:
+            t.retval = "ENOMEM"
+            return k.goto("out")
+        k.split_vma(t.vma, t.start, new_below=False)  # under the READ lock
+        t.prev = t.vma
+
+
+@munmap.step("split_last", kernel="__split_vma")
+def split_last(k: Any, t: Any) -> None:
+    last = k.find_vma(t.end)
+    if last and t.end > last.start:
+        k.split_vma(last, t.end, new_below=True)  # under the READ lock
+    t.vma = k.find_vma(t.prev.end) if t.prev else k.find_vma(0)  # prev ? prev->vm_next : mm->mmap
+
+
+@munmap.step("unmap_region", kernel="unmap_vmas")
+def unmap_region(k: Any, t: Any) -> None:
+    t.next = k.find_vma(t.end)
+    k.unmap_vmas(t.vma, t.start, t.end)
+
+
+@munmap.step("free_pgtables_bounds", kernel="free_pgtables")
+def free_pgtables_bounds(k: Any, t: Any) -> None:
+    t.floor = t.prev.end if t.prev else 0
+    t.ceiling = t.next.start if t.next else k.task_size
+
+
+@munmap.step("free_pgtables")
+def free_pgtables(k: Any, t: Any) -> None:
+    k.free_pgtables(t.vma, t.floor, t.ceiling)  # the vmas are still linked
+
+
+@munmap.step("up_read")
+def up_read(k: Any, t: Any) -> None:
+    k.up_read()
+
+
+@munmap.step("down_write")
+def down_write(k: Any, t: Any) -> None:
+    k.down_write()
+
+
+@munmap.step("detach_vmas_to_be_unmapped")
+def detach(k: Any, t: Any) -> None:
+    k.detach_vmas_to_be_unmapped(t.vma, t.end)  # vma carried from the read phase
+
+
+@munmap.step("remove_vma_list")
+def remove_vma_list(k: Any, t: Any) -> None:
+    k.remove_vma_list(t.vma)
+
+
+@munmap.step("up_write")
+def up_write(k: Any, t: Any) -> None:
+    k.up_write()
+    k.ret(0)
+
+
+@munmap.step("out", kernel="up_read")
+def out(k: Any, t: Any) -> None:
+    k.up_read()
+    k.ret(t.retval)
+
+
+VARIANT = Variant(
+    name="rfc-v2-read-split",
+    summary="find/split/zap/free_pgtables under the read lock, then detach/free under the write lock",
+    source="<1529364856-49589-3-*> (RFC v2, June 2018; the seed thread)",
+    munmap=munmap,
+    doc=__doc__ or "",
+)

@@ -1,0 +1,141 @@
+"""rfc-v3-three-phase: RFC v3, ``<1530311985-31251-*>``, Peter Zijlstra's scheme from the seed
+thread: "Acquire mmap_sem for writing, split, mark VM_DEAD, drop mmap_sem. Acquire mmap_sem
+for reading, madv_free drop mmap_sem. Acquire mmap_sem for writing, free everything left,
+drop mmap_sem."
+
+``W{ find_vma; the map_count check; __split_vma at start and at end; VM_DEAD on every vma in
+the range }`` ``R{ zap the PTEs }`` ``W{ free_pgtables (next recomputed now); detach; free }``,
+with ``vma`` and ``prev`` carried across both gaps. The fault path sends SIGSEGV on a
+VM_DEAD vma (:mod:`protocol.syscalls.access_vm_dead`); splitting first keeps that from
+hitting the still-mapped parts of the first and last vma.
+
+The flaw: between the phases mmap_sem is free, and nothing stops ``mmap(MAP_FIXED)``,
+``mremap`` or another munmap from unmapping (and freeing) the VM_DEAD vmas the carried
+pointers point to — VM_DEAD is honoured only by the fault path.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from protocol import Program, Variant
+from protocol.syscalls.access_vm_dead import access_vm_dead
+from protocol.syscalls.common import MUNMAP_ERRNOS, bad_range
+from protocol.syscalls.vm_dead import mark_vmas_dead
+
+munmap = Program(
+    "munmap",
+    params=("start", "len"),
+    locals=("end", "vma", "prev", "next", "floor", "ceiling", "retval"),
+    errnos=MUNMAP_ERRNOS,
+    unmaps=lambda t: (t.start, t.start + t.len),
+)
+
+
+# --- phase 1: W{ find, check, split, VM_DEAD } ------------------------------------------
+@munmap.step("down_write")
+def down_write(k: Any, t: Any) -> None:
+    k.down_write()
+
+
+@munmap.step("find_vma", kernel="munmap_lookup_vma")
+def find_vma(k: Any, t: Any) -> None:
+    if bad_range(k, t.start, t.len):
+        t.retval = "EINVAL"
+        return k.goto("out")
+    t.end = t.start + t.len
+    t.vma = k.find_vma(t.start)
+    if not t.vma or t.vma.start >= t.end:
+        t.retval = 0
+        return k.goto("out")
+    t.prev = k.find_vma_prev(t.start)
+
+
+@munmap.step("split_first", kernel="__split_vma")
+def split_first(k: Any, t: Any) -> None:
+    if t.start > t.vma.start:
+        if t.end < t.vma.end and k.map_count >= k.max_map_count:
+            t.retval = "ENOMEM"
+            return k.goto("out")
+        k.split_vma(t.vma, t.start, new_below=False)
+        t.prev = t.vma
+
+
+@munmap.step("split_last", kernel="__split_vma")
+def split_last(k: Any, t: Any) -> None:
+    last = k.find_vma(t.end)
+    if last and t.end > last.start:
+        k.split_vma(last, t.end, new_below=True)
+    t.vma = k.find_vma(t.prev.end) if t.prev else k.find_vma(0)  # prev ? prev->vm_next : mm->mmap
+
+
+@munmap.step("mark_vm_dead", kernel="vma->vm_flags |= VM_DEAD")
+def mark_vm_dead(k: Any, t: Any) -> None:
+    mark_vmas_dead(k, t.vma, t.end)
+
+
+@munmap.step("up_write")
+def up_write(k: Any, t: Any) -> None:
+    k.up_write()
+
+
+# --- phase 2: R{ zap } ------------------------------------------------------------------
+@munmap.step("down_read")
+def down_read(k: Any, t: Any) -> None:
+    k.down_read()
+
+
+@munmap.step("zap_page_range", kernel="unmap_vmas")
+def zap_page_range(k: Any, t: Any) -> None:
+    k.unmap_vmas(t.vma, t.start, t.end)  # vma carried from phase 1
+
+
+@munmap.step("up_read")
+def up_read(k: Any, t: Any) -> None:
+    k.up_read()
+
+
+# --- phase 3: W{ free_pgtables, detach, free } ------------------------------------------
+@munmap.step("down_write_again", kernel="down_write")
+def down_write_again(k: Any, t: Any) -> None:
+    k.down_write()
+
+
+@munmap.step("free_pgtables_bounds", kernel="free_pgtables")
+def free_pgtables_bounds(k: Any, t: Any) -> None:
+    t.next = k.find_vma(t.end)  # next recomputed now; prev is carried
+    t.floor = t.prev.end if t.prev else 0
+    t.ceiling = t.next.start if t.next else k.task_size
+
+
+@munmap.step("free_pgtables")
+def free_pgtables(k: Any, t: Any) -> None:
+    k.free_pgtables(t.vma, t.floor, t.ceiling)
+
+
+@munmap.step("detach_vmas_to_be_unmapped")
+def detach(k: Any, t: Any) -> None:
+    k.detach_vmas_to_be_unmapped(t.vma, t.end)
+
+
+@munmap.step("remove_vma_list")
+def remove_vma_list(k: Any, t: Any) -> None:
+    k.remove_vma_list(t.vma)
+    t.retval = 0
+
+
+@munmap.step("out", kernel="up_write")
+def out(k: Any, t: Any) -> None:
+    k.up_write()
+    k.ret(t.retval)
+
+
+VARIANT = Variant(
+    name="rfc-v3-three-phase",
+    summary="W{split, VM_DEAD} R{zap} W{free_pgtables, detach, free} with carried pointers; "
+    "faults SIGSEGV on VM_DEAD",
+    source="<1530311985-31251-*> (RFC v3, June 2018; Peter Zijlstra's scheme)",
+    munmap=munmap,
+    overrides={"access": access_vm_dead},
+    doc=__doc__ or "",
+)

@@ -1,0 +1,217 @@
+"""stack-write-6.5: ``8d7071af8907`` "mm: always expand the stack with the mmap write lock held"
+(Linux 6.5, after StackRot, CVE-2023-3269).
+
+munmap is 4.20's and downgrades unconditionally: ``W{ validate; find_vma; map_count check;
+split first; split last; detach }``; ``downgrade_write``; ``R{ zap; free_pgtables; free }``;
+``up_read`` — with stack expansion needing the write lock, no vma can change size while
+munmap holds only the read lock, so the 5.8 exception is not needed.
+
+The fault path is ``lock_mm_and_find_vma``: ``R{ find_vma; if found and vm_start <= addr:
+fault in }``; otherwise, for a VM_GROWSDOWN vma above the address (or a VM_GROWSUP one
+below): ``up_read; down_write`` (``mmap_upgrade_trylock`` does not exist, so the lock is
+dropped), ``find_vma`` again — the address space may have changed in between —
+``expand_stack_locked``, ``downgrade_write``, fault in, ``up_read``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from protocol import VM_GROWSDOWN, VM_GROWSUP, Program, Variant
+from protocol.syscalls.common import MUNMAP_ERRNOS, bad_range
+
+# --- munmap: do_vmi_align_munmap with downgrade, as 4.20 -------------------------------------
+munmap = Program(
+    "munmap",
+    params=("start", "len"),
+    locals=("end", "vma", "prev", "next", "floor", "ceiling", "retval"),
+    errnos=MUNMAP_ERRNOS,
+    unmaps=lambda t: (t.start, t.start + t.len),
+)
+
+
+@munmap.step("down_write", kernel="mmap_write_lock")
+def down_write(k: Any, t: Any) -> None:
+    k.down_write()
+
+
+@munmap.step("find_vma", kernel="do_vmi_munmap")
+def find_vma(k: Any, t: Any) -> None:
+    if bad_range(k, t.start, t.len):
+        t.retval = "EINVAL"
+        return k.goto("up_write")
+    t.end = t.start + t.len
+    t.vma = k.find_vma(t.start)
+    if not t.vma or t.vma.start >= t.end:
+        t.retval = 0
+        return k.goto("up_write")
+    t.prev = k.find_vma_prev(t.start)
+
+
+@munmap.step("split_first", kernel="__split_vma")
+def split_first(k: Any, t: Any) -> None:
+    if t.start > t.vma.start:
+        if t.end < t.vma.end and k.map_count >= k.max_map_count:
+            t.retval = "ENOMEM"
+            return k.goto("up_write")
+        k.split_vma(t.vma, t.start, new_below=False)
+        t.prev = t.vma
+        t.vma = k.find_vma(t.start)
+
+
+@munmap.step("split_last", kernel="__split_vma")
+def split_last(k: Any, t: Any) -> None:
+    last = k.find_vma(t.end)
+    if last and t.end > last.start:
+        k.split_vma(last, t.end, new_below=True)
+    t.vma = k.find_vma(t.start)
+
+
+@munmap.step("detach_vmas_to_be_unmapped", kernel="vma_mas_detach")
+def detach(k: Any, t: Any) -> None:
+    k.detach_vmas_to_be_unmapped(t.vma, t.end)
+
+
+@munmap.step("downgrade_write", kernel="mmap_write_downgrade")
+def downgrade_write(k: Any, t: Any) -> None:
+    k.downgrade_write()  # always: no vma changes size under the read lock any more
+
+
+@munmap.step("unmap_region", kernel="unmap_vmas")
+def unmap_region(k: Any, t: Any) -> None:
+    t.next = k.find_vma(t.end)
+    k.unmap_vmas(t.vma, t.start, t.end)
+
+
+@munmap.step("free_pgtables_bounds", kernel="free_pgtables")
+def free_pgtables_bounds(k: Any, t: Any) -> None:
+    t.floor = t.prev.end if t.prev else 0
+    t.ceiling = t.next.start if t.next else k.task_size
+
+
+@munmap.step("free_pgtables")
+def free_pgtables(k: Any, t: Any) -> None:
+    k.free_pgtables(t.vma, t.floor, t.ceiling)
+
+
+@munmap.step("remove_vma_list", kernel="remove_mt")
+def remove_vma_list(k: Any, t: Any) -> None:
+    k.remove_vma_list(t.vma)
+
+
+@munmap.step("up_read", kernel="mmap_read_unlock")
+def up_read(k: Any, t: Any) -> None:
+    k.up_read()
+    k.ret(0)
+
+
+@munmap.step("up_write", kernel="mmap_write_unlock")
+def up_write(k: Any, t: Any) -> None:
+    k.up_write()
+    k.ret(t.retval)
+
+
+# --- access: lock_mm_and_find_vma, expanding the stack only under the write lock -------------
+access = Program(
+    "access",
+    params=("addr",),
+    locals=("vma", "pt", "retval"),
+    doc="a user access to one page; stack expansion under the write lock (Linux 6.5)",
+)
+
+
+@access.step("down_read", kernel="get_mmap_lock_carefully")
+def fault_down_read(k: Any, t: Any) -> None:
+    k.down_read()
+
+
+def _needs_expansion(k: Any, t: Any) -> bool:
+    """After ``find_vma``: whether ``addr`` can only be reached by growing a stack; sets
+    ``t.vma`` to the stack (a VM_GROWSUP one lies below ``addr``)."""
+    if t.vma and t.vma.flags & VM_GROWSDOWN:
+        return True
+    prev = k.find_vma_prev(t.addr)
+    if prev and prev.flags & VM_GROWSUP:
+        t.vma = prev
+        return True
+    return False
+
+
+@access.step("find_vma", kernel="lock_mm_and_find_vma")
+def fault_find_vma(k: Any, t: Any) -> None:
+    t.vma = k.find_vma(t.addr)
+    if t.vma and t.vma.start <= t.addr:
+        return k.goto("__pte_alloc")
+    if not _needs_expansion(k, t):
+        k.bad_area(t.addr)
+        t.retval = "SIGSEGV"
+        return k.goto("up_read")
+    # mmap_upgrade_trylock() "We don't have this operation yet": drop and retake the lock
+
+
+@access.step("mmap_read_unlock", kernel="upgrade_mmap_lock_carefully")
+def fault_read_unlock(k: Any, t: Any) -> None:
+    k.up_read()
+
+
+@access.step("mmap_write_lock", kernel="upgrade_mmap_lock_carefully")
+def fault_write_lock(k: Any, t: Any) -> None:
+    k.down_write()
+
+
+@access.step("find_vma_again", kernel="lock_mm_and_find_vma")
+def fault_find_vma_again(k: Any, t: Any) -> None:
+    # The lock was dropped: the vma found before may be gone. Look it up again.
+    t.vma = k.find_vma(t.addr)
+    if t.vma and t.vma.start <= t.addr:
+        return k.goto("mmap_write_downgrade")  # someone else mapped or grew it: success
+    if not _needs_expansion(k, t):
+        k.bad_area(t.addr)
+        t.retval = "SIGSEGV"
+        return k.goto("mmap_write_unlock")
+
+
+@access.step("expand_stack_locked")
+def expand_stack_locked(k: Any, t: Any) -> None:
+    if t.vma.flags & VM_GROWSDOWN:
+        k.expand_downwards(t.vma, t.addr)
+    else:
+        k.expand_upwards(t.vma, t.addr)
+
+
+@access.step("mmap_write_downgrade")
+def fault_downgrade(k: Any, t: Any) -> None:
+    k.downgrade_write()
+
+
+@access.step("__pte_alloc", kernel="handle_mm_fault")
+def fault_pte_alloc(k: Any, t: Any) -> None:
+    t.pt = k.pte_alloc(t.addr)
+
+
+@access.step("do_anonymous_page")
+def fault_do_anonymous_page(k: Any, t: Any) -> None:
+    k.set_pte(t.pt, t.addr, t.vma.tag)
+    t.retval = "ok"
+
+
+@access.step("up_read", kernel="mmap_read_unlock")
+def fault_up_read(k: Any, t: Any) -> None:
+    k.up_read()
+    k.ret(t.retval)
+
+
+@access.step("mmap_write_unlock")
+def fault_write_unlock(k: Any, t: Any) -> None:
+    k.up_write()
+    k.ret(t.retval)
+
+
+VARIANT = Variant(
+    name="stack-write-6.5",
+    summary="munmap downgrades always; stack expansion only under the write lock, with re-lookup",
+    source="8d7071af8907 (Linux 6.5, after CVE-2023-3269)",
+    munmap=munmap,
+    overrides={"access": access},
+    doc=__doc__ or "",
+)

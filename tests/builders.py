@@ -1,0 +1,87 @@
+"""Hand-built states and a scratch model for unit tests of primitives and properties."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from protocol import Model, Program, Scenario, State, ThreadState, Variant, Vma, VmaSpec, thread
+from protocol.kernel import Kernel
+from protocol.state import LINKED, NO_THREAD, RwSem, flags_from_names
+
+scratch = Program(
+    "munmap",
+    params=("start", "len"),
+    locals=("vma", "x", "retval"),
+    unmaps=lambda t: (t.start, t.start + t.len),
+)
+
+
+@scratch.step("first")
+def _first(k: Any, t: Any) -> None:
+    pass
+
+
+@scratch.step("second")
+def _second(k: Any, t: Any) -> None:
+    k.ret(0)
+
+
+SCRATCH = Variant("scratch", "a two-step program for unit tests", scratch)
+
+
+def scratch_model(pages: int = 8, span: int = 2, max_map_count: int = 8, nthreads: int = 2) -> Model:
+    sc = Scenario(
+        "scratch",
+        "unit tests",
+        vmas=(VmaSpec("A", 0, 1),),
+        threads=tuple(thread("munmap", start=0, len=1) for _ in range(nthreads)),
+        pages=pages,
+        pt_span=span,
+        max_map_count=max_map_count,
+    )
+    return Model(SCRATCH, sc)
+
+
+def vma(
+    vid: int, tag: str, start: int, end: int, *flags: str, status: int = LINKED, owner: int = NO_THREAD
+) -> Vma:
+    return Vma(vid, start, end, flags_from_names(flags), tag, status, owner)
+
+
+def make_state(
+    vmas: list[Vma],
+    ptes: str = "",
+    pages: int = 8,
+    span: int = 2,
+    sem: RwSem | None = None,
+    threads: tuple[ThreadState, ...] | None = None,
+    pts: tuple[int, ...] | None = None,
+    map_count: int | None = None,
+) -> State:
+    """``ptes`` draws the PTEs one character per page: ``.`` none, else the tag."""
+    pte_tuple = tuple(None if c == "." else c for c in (ptes or "." * pages))
+    assert len(pte_tuple) == pages
+    if pts is None:
+        pts = tuple(
+            1 if any(pte_tuple[p] for p in range(i * span, (i + 1) * span)) else 0
+            for i in range(pages // span)
+        )
+    if threads is None:
+        threads = (ThreadState(0, (0, 1, None, None, None)), ThreadState(0, (0, 1, None, None, None)))
+    linked = sum(1 for v in vmas if v.status == LINKED)
+    return State(
+        tuple(sorted(vmas)),
+        linked if map_count is None else map_count,
+        pte_tuple,
+        pts,
+        sem or RwSem(),
+        threads,
+    )
+
+
+def kernel(state: State, tid: int = 0, model: Model | None = None, **model_kw: Any) -> Kernel:
+    return Kernel(model or scratch_model(pages=len(state.ptes), **model_kw), state, tid)
+
+
+def held(mode: str, tid: int = 0) -> RwSem:
+    return RwSem(writer=tid) if mode == "W" else RwSem(readers=(tid,))
