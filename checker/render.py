@@ -93,13 +93,6 @@ def changes(before: State, after: State, pt_span: int | None = None) -> list[str
         if o["status"] != v["status"]:
             who = f" by T{v['owner']}" if v.get("owner") is not None and v["status"] != "freed" else ""
             out.append(f"{vma_label(v)} {v['status']}{who}")
-        elif o.get("owner") != v.get("owner") and v["status"] == "linked":
-            who = (
-                f"being unmapped by T{v['owner']}"
-                if v.get("owner") is not None
-                else "no longer being unmapped"
-            )
-            out.append(f"{vma_label(v)} {who}")
         if o["flags"] != v["flags"]:
             added = sorted(set(v["flags"]) - set(o["flags"]))
             removed = sorted(set(o["flags"]) - set(v["flags"]))
@@ -109,7 +102,7 @@ def changes(before: State, after: State, pt_span: int | None = None) -> list[str
                 out.append(f"{v['tag']} -{'|'.join(removed)}")
     for vid, o in old.items():
         if vid not in new:
-            out.append(f"{vma_label(o)} forgotten (freed, no thread points to it)")
+            out.append(f"{vma_label(o)} forgotten")
     for p, (a, b) in enumerate(zip(before["ptes"], after["ptes"])):
         if a != b:
             out.append(f"pte {p}: {a or '-'} -> {b or '-'}")
@@ -131,15 +124,17 @@ def changes(before: State, after: State, pt_span: int | None = None) -> list[str
     return out
 
 
-def local_text(value: Any, vmas: dict[int, dict[str, Any]]) -> str:
-    """A local as the trace shows it: a vma pointer as the vma it points to."""
+def local_text(value: Any, vmas: dict[int, dict[str, Any]], generations: bool = False) -> str:
+    """A local as the trace shows it: a vma pointer as the vma it points to; a page-table
+    reference with its allocation generation if ``generations``."""
     if isinstance(value, dict) and "vma" in value:
         v = vmas.get(value["vma"])
         return f"&{vma_label(v)}" if v else f"&vma#{value['vma']} (gone)"
     if isinstance(value, dict) and "page_table" in value:
-        return f"page table {value['page_table']} (generation {value.get('gen')})"
+        gen = f" (generation {value['gen']})" if generations else ""
+        return f"page table {value['page_table']}{gen}"
     if isinstance(value, dict) and "list" in value:
-        return "[" + ", ".join(local_text(x, vmas) for x in value["list"]) + "]"
+        return "[" + ", ".join(local_text(x, vmas, generations) for x in value["list"]) + "]"
     return str(value)
 
 

@@ -17,7 +17,7 @@ from rich.console import Console
 from .errors import UserError
 from .trace import Trace, TraceError, load_trace_json, trace_json
 from .viewer import TerminalOptions, build_view, render_html, render_terminal, verify
-from .viewer.terminal import CHANGES, COMPACT, FULL
+from .viewer.terminal import CHANGES, COMPACT, FULL, fit_encoding
 from .viewer.verify import FRESH, NOT_REPLAYED, Verification
 
 
@@ -51,12 +51,12 @@ def show(opts: argparse.Namespace) -> int:
     if opts.html:
         write_html(opts.html, render_html(view))
         assert view.verification is not None
-        out.print(
+        for text in (
             f"wrote {opts.html}: the {view.property_name} counterexample, {view.nsteps} steps"
             " (open it in a browser; the arrow keys step through it)",
-            markup=False,
-        )
-        out.print(view.verification.note, markup=False)
+            view.verification.note,
+        ):
+            out.print(fit_encoding(text, out.encoding), markup=False)
         return 0
     mode = FULL
     if getattr(opts, "compact", False):

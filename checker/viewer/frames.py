@@ -332,7 +332,7 @@ def _threads(
         else:
             status = f"next: {th['pc']}"
         loc = [
-            (name, local_text(value, vmas), before is not None and old.get(name) != value)
+            (name, local_text(value, vmas, generations=True), before is not None and old.get(name) != value)
             for name, value in th["locals"].items()
             if name not in params and value is not None
         ]

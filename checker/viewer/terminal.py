@@ -40,6 +40,16 @@ class TerminalOptions:
     markers: bool | None = None  # marker lines under rows; default: when there is no colour
 
 
+def fit_encoding(text: str, encoding: str) -> str:
+    """``text`` with each character the output cannot encode (an em dash in a docstring, on
+    an ASCII-only pipe) replaced by ``?``, one for one, so highlights stay in place."""
+    try:
+        text.encode(encoding)
+        return text
+    except (UnicodeEncodeError, LookupError):
+        return "".join(c if c.encode(encoding, "ignore") else "?" for c in text)
+
+
 def lane_colour(tid: int) -> str:
     return LANE_COLOURS[tid % len(LANE_COLOURS)]
 
@@ -67,6 +77,7 @@ class _Writer:
             else:
                 text.append(part)
         text.rstrip()
+        text.plain = fit_encoding(text.plain, self.console.encoding)
         self.console.print(text, soft_wrap=True, highlight=False)
 
     def _lane_widths(self) -> list[int]:
