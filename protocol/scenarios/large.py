@@ -1,4 +1,4 @@
-"""Large scenarios: many threads over a 32- or 48-page address space.
+"""Large scenarios: six or eight threads over a 32- or 48-page address space.
 
 Too large to explore exhaustively (``exhaustive=False``: `vmacheck check` runs them with
 the random engine, or when named with ``--scenario``; the explicit engine stops at its
@@ -39,6 +39,32 @@ SCENARIOS = [
             thread("access", addr=oneof(13, 19)),
             thread("access", addr=oneof(2, 4)),
             thread("mremap", tag="M", old=14, old_len=2, new_len=2, new=22),
+        ),
+        exhaustive=False,
+    ),
+    Scenario(
+        name="large-growsup-mremap",
+        summary="48 pages, 6 threads: munmap above a GROWSUP vma amid mremap over a munmap, mprotect, faults",
+        doc="The mirror image of the stack race (G grows up into the range munmap detached from "
+        "A) while an mremap moves C onto B (or into free space) under a second munmap of B, "
+        "an mprotect splits D and faults land in B or D.",
+        pages=48,
+        pt_span=4,
+        max_map_count=12,
+        vmas=(
+            VmaSpec("G", 0, 6, flags=("VM_GROWSUP",)),
+            VmaSpec("A", 8, 16),
+            VmaSpec("B", 20, 28),
+            VmaSpec("C", 30, 34),
+            VmaSpec("D", 36, 40),
+        ),
+        threads=(
+            thread("munmap", start=8, len=4),
+            thread("access", addr=oneof(9, 7)),
+            thread("mremap", tag="M", old=30, old_len=4, new_len=4, new=oneof(20, 42)),
+            thread("munmap", start=22, len=4),
+            thread("mprotect", start=37, len=2),
+            thread("access", addr=oneof(21, 38)),
         ),
         exhaustive=False,
     ),
