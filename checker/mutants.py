@@ -37,6 +37,7 @@ from protocol.state import NO_THREAD, State
 
 from .explicit import Search
 from .reduction import canonicaliser
+from .result import VIOLATED
 
 LOCKS = {"down_read", "down_write", "up_read", "up_write", "downgrade_write", "upgrade_read"}
 SPLITS = {"split_vma"}
@@ -511,6 +512,45 @@ def same_behaviour(a: Variant, b: Variant, scenario: Scenario) -> bool:
         return behaviour(Model(a, scenario)) == behaviour(Model(b, scenario))
     except VariantError:
         return False
+
+
+def random_catches(
+    mutant: Variant,
+    original: Variant,
+    scenarios: Sequence[Scenario],
+    props: Sequence[Property],
+    baseline: dict[str, Verdicts],
+    seed: int = 0,
+    examples: int = 50,
+    first: str | None = None,
+) -> str | None:
+    """Whether the random engine (``examples`` schedules per scenario, ``seed``) tells the
+    mutant from the original as the explicit engine did: it finds a violation in one that
+    the explicit engine proved the other free of. Returns where (scenario: property), or
+    ``None``. ``first``: the scenario to try first (where the explicit engine saw it)."""
+    from .random_engine import RandomSearch
+
+    def violated(variant: Variant, sc: Scenario) -> set[str]:
+        return set(
+            RandomSearch(Model(variant, sc), props, seed=seed, examples=examples, shrink=False)
+            .explore()
+            .first
+        )
+
+    for sc in sorted(scenarios, key=lambda s: s.name != first):
+        try:
+            got = violated(mutant, sc)
+            mine = verdicts(mutant, sc, props)
+        except VariantError:
+            return f"{sc.name}: model error"
+        orig = violated(original, sc)
+        new = sorted(p for p in got - orig if baseline[sc.name][p] != VIOLATED)
+        gone = sorted(p for p in orig - got if mine[p] != VIOLATED)
+        if new or gone:
+            return f"{sc.name}: " + ", ".join(
+                [f"{p} found" for p in new] + [f"{p} no longer found" for p in gone]
+            )
+    return None
 
 
 @dataclass
