@@ -185,6 +185,7 @@ class Checker:
         """Fail, with the shortest counterexample found, unless every property holds in
         every scenario. With the random engine a property no schedule violated counts as
         holding; with the explicit engine a bound hit (``max_states``, ``timeout``) fails."""
+        __tracebackhide__ = True  # pytest: show the caller's line and the trace
         results = self.check(variant, scenario, properties)
         problems = []
         for res in results:
@@ -206,6 +207,7 @@ class Checker:
     ) -> Trace:
         """Fail unless ``property`` is violated in ``scenario`` (by a trace of at most
         ``max_length`` steps, if given); return the counterexample."""
+        __tracebackhide__ = True  # pytest: show the caller's line and the trace
         (res,) = self.check(variant, scenario, [property])
         name = property.name if isinstance(property, Property) else property
         pr = res.properties[name]
@@ -246,6 +248,7 @@ def assert_holds(
 ) -> list[CheckResult]:
     """:meth:`Checker.assert_holds` with the default options, overridden by ``options``
     (e.g. ``engine="random", seed=1``)."""
+    __tracebackhide__ = True  # pytest: show the caller's line and the trace
     return DEFAULT.with_options(**options).assert_holds(variant, scenario, properties)
 
 
@@ -257,6 +260,7 @@ def assert_violates(
     **options: Any,
 ) -> Trace:
     """:meth:`Checker.assert_violates` with the default options, overridden by ``options``."""
+    __tracebackhide__ = True  # pytest: show the caller's line and the trace
     return DEFAULT.with_options(**options).assert_violates(variant, scenario, property, max_length)
 
 
