@@ -523,11 +523,13 @@ def random_catches(
     seed: int = 0,
     examples: int = 50,
     first: str | None = None,
+    cache: dict[str, set[str]] | None = None,
 ) -> str | None:
     """Whether the random engine (``examples`` schedules per scenario, ``seed``) tells the
     mutant from the original as the explicit engine did: it finds a violation in one that
     the explicit engine proved the other free of. Returns where (scenario: property), or
-    ``None``. ``first``: the scenario to try first (where the explicit engine saw it)."""
+    ``None``. ``first``: the scenario to try first (where the explicit engine saw it);
+    ``cache``: the original's random results per scenario, kept between calls."""
     from .random_engine import RandomSearch
 
     def violated(variant: Variant, sc: Scenario) -> set[str]:
@@ -543,7 +545,10 @@ def random_catches(
             mine = verdicts(mutant, sc, props)
         except VariantError:
             return f"{sc.name}: model error"
-        orig = violated(original, sc)
+        cache = {} if cache is None else cache
+        if sc.name not in cache:
+            cache[sc.name] = violated(original, sc)
+        orig = cache[sc.name]
         new = sorted(p for p in got - orig if baseline[sc.name][p] != VIOLATED)
         gone = sorted(p for p in orig - got if mine[p] != VIOLATED)
         if new or gone:
