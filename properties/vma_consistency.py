@@ -56,12 +56,12 @@ class VmaConsistency(Property):
         for page, tag in enumerate(state.ptes):
             if tag is None:
                 continue
-            v = next((v for v in linked if v.start <= page < v.end and v.status == LINKED), None)
-            if v is None:
+            cover = next((v for v in linked if v.start <= page < v.end and v.status == LINKED), None)
+            if cover is None:
                 return self.violation(f"page {page} keeps a PTE of {tag} outside any vma", page=page, vma=tag)
-            if v.tag != tag:
+            if cover.tag != tag:
                 return self.violation(
-                    f"page {page} of {vma_name(v)} maps the memory of {tag}", page=page, vma=v.tag
+                    f"page {page} of {vma_name(cover)} maps the memory of {tag}", page=page, vma=cover.tag
                 )
         return None
 
