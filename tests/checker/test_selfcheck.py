@@ -19,7 +19,6 @@ import json
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from reference_explorer import explore
 
 from checker.explicit import Search
 from checker.random_engine import RandomSearch
@@ -28,6 +27,7 @@ from checker.trace import load_trace_json, replay, trace_json, validate_trace, w
 from properties import shipped as shipped_properties
 from protocol import Model, Scenario, VmaSpec, oneof, thread
 from protocol.variants import shipped as shipped_variants
+from tests.reference_explorer import explore
 
 PROPS = list(shipped_properties().values())
 VARIANTS = shipped_variants()

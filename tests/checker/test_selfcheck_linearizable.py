@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_selfcheck import scenarios
 
 from properties.linearizable import outcome, sequential_outcomes
 from protocol import Model, Scenario, State
 from protocol.scenarios import shipped as shipped_scenarios
 from protocol.variants import shipped as shipped_variants
+from tests.checker.test_selfcheck import scenarios
 
 VARIANTS = shipped_variants()
 
