@@ -27,9 +27,12 @@ from __future__ import annotations
 import ast
 import copy
 import itertools
+import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 from properties import Property
 from protocol import Model, Scenario, Variant, VariantError
@@ -63,7 +66,8 @@ FLIP = {ast.GtE: ast.Gt, ast.Gt: ast.GtE, ast.LtE: ast.Lt, ast.Lt: ast.LtE}
 
 @dataclass(frozen=True)
 class Mutant:
-    """One seeded bug: ``operator`` applied at ``line`` of ``variant``'s file."""
+    """One seeded bug: ``operator`` applied at ``line`` of ``variant``'s file (a line the
+    original must run for the mutation to matter)."""
 
     variant: str
     index: int
@@ -368,7 +372,7 @@ class _Generator:
                     self.emit(
                         "free-before-zap",
                         f"{prog}: step '{_label(fn)}' ({', '.join(frees)}) moved before '{zap_label}'",
-                        fn.lineno,
+                        fn.body[0].lineno,
                         tree,
                     )
         # within one function body: a free statement after a zap statement moves before it
@@ -401,7 +405,10 @@ class _Generator:
                 fa, fb = self.tree.body[a], self.tree.body[b]
                 assert isinstance(fa, ast.FunctionDef) and isinstance(fb, ast.FunctionDef)
                 self.emit(
-                    "swap-steps", f"{prog}: swap steps '{_label(fa)}' and '{_label(fb)}'", fa.lineno, tree
+                    "swap-steps",
+                    f"{prog}: swap steps '{_label(fa)}' and '{_label(fb)}'",
+                    fa.body[0].lineno,
+                    tree,
                 )
 
 
@@ -419,15 +426,51 @@ def generate(variant: Variant) -> list[Mutant]:
     return gen.out
 
 
-# --- judging mutants ------------------------------------------------------------------------
-KILLED, KILLED_ERROR, EQUIVALENT, SURVIVED = "killed", "killed (model error)", "equivalent", "survived"
+# --- coverage ------------------------------------------------------------------------------
+def covered_lines(variant: Variant, scenarios: Sequence[Scenario]) -> set[int]:
+    """The lines of ``variant``'s file that run while every reachable state of every
+    scenario is explored: a mutation on any other line cannot show in these scenarios."""
+    target = str(Path(variant.file).resolve())
+    lines: set[int] = set()
 
-Verdicts = dict[str, str]  # property -> verdict
+    def local(frame: FrameType, event: str, arg: object) -> Any:
+        if event == "line":
+            lines.add(frame.f_lineno)
+        return local
+
+    def calls(frame: FrameType, event: str, arg: object) -> Any:
+        if frame.f_code.co_filename == target:
+            lines.add(frame.f_lineno)
+            return local
+        return None
+
+    previous = sys.gettrace()
+    sys.settrace(calls)
+    try:
+        for sc in scenarios:
+            behaviour(Model(variant, sc))
+    finally:
+        sys.settrace(previous)
+    return lines
+
+
+# --- judging mutants ------------------------------------------------------------------------
+KILLED, KILLED_ERROR, EQUIVALENT = "killed", "killed (model error)", "equivalent"
+SURVIVED, UNEXERCISED = "survived", "survived (line never run)"
+
+Verdicts = dict[str, tuple[str, int | None]]  # property -> (verdict, shortest trace length)
 
 
 def verdicts(variant: Variant, scenario: Scenario, props: Sequence[Property]) -> Verdicts:
+    """What the explicit engine reports: per property the verdict and the length of the
+    shortest counterexample (so a mutant that breaks an already broken property sooner is
+    told apart too)."""
     res = Search(Model(variant, scenario), props).run()
-    return {name: pr.verdict for name, pr in res.properties.items()}
+    return {name: (pr.verdict, pr.trace_length) for name, pr in res.properties.items()}
+
+
+def _v(verdict: tuple[str, int | None]) -> str:
+    return verdict[0] if verdict[1] is None else f"{verdict[0]} ({verdict[1]} steps)"
 
 
 @dataclass
@@ -444,9 +487,11 @@ def judge(
     scenarios: Sequence[Scenario],
     props: Sequence[Property],
     baseline: dict[str, Verdicts],
+    covered: set[int] | None = None,
 ) -> Judgement:
     """Kill ``mutant`` with the explicit engine (``baseline``: the original's verdicts per
-    scenario); if it survives, compute whether it is equivalent."""
+    scenario); if it survives, compute whether it is equivalent — unless the scenarios never
+    run the mutated line (``covered``: the lines they run), which shows a missing scenario."""
     try:
         variant = mutant.load()
         variant.validate()
@@ -462,6 +507,8 @@ def judge(
                 f"{p}: {baseline[sc.name][p]} -> {v}" for p, v in got.items() if v != baseline[sc.name][p]
             ]
             return Judgement(mutant, KILLED, sc.name, "; ".join(diff))
+    if covered is not None and mutant.line not in covered:
+        return Judgement(mutant, UNEXERCISED, None, f"no scenario runs line {mutant.line}")
     differs = [sc.name for sc in scenarios if not same_behaviour(original, variant, sc)]
     if not differs:
         return Judgement(mutant, EQUIVALENT, None, "same reachable state graph in every scenario")
@@ -479,12 +526,15 @@ def memory(state: State) -> tuple[object, ...]:
 
 def behaviour(model: Model) -> tuple[frozenset[object], frozenset[object]]:
     """What ``model`` lets anyone observe: the address spaces of its *quiescent* states (no
-    thread holds ``mmap_sem``, so any thread may look next), and how its runs end (address
-    space, each thread's result, or stuck).
+    thread holds ``mmap_sem`` and no unmap is in progress, so any thread may look next and
+    see a settled address space), and how its runs end (address space, each thread's
+    result, or stuck).
 
-    Two variants with the same behaviour differ only inside lock holds — where a lock is
-    released or taken a step earlier or later, or two steps within one hold are merged or
-    reordered — which neither user space nor another thread can tell apart."""
+    Two variants with the same behaviour differ only in how an unmap gets from start to
+    finish — a lock released or taken a step earlier or later, two steps of one hold merged
+    or reordered, the range zapped earlier or later — where an access racing with the unmap
+    of its page may see either (``no_segv_on_mapped`` allows it), and every property has
+    already judged each step on the way."""
     canon = canonicaliser(model)
     seen = {canon(s) for s in model.initial_states()}
     todo = list(seen)
@@ -492,7 +542,12 @@ def behaviour(model: Model) -> tuple[frozenset[object], frozenset[object]]:
     ends: set[object] = set()
     while todo:
         state = todo.pop()
-        if state.sem.writer == NO_THREAD and not state.sem.readers:
+        if (
+            state.sem.writer == NO_THREAD
+            and not state.sem.readers
+            and not model.unmaps_in_flight(state)
+            and not model.holds_unmapped(state)
+        ):
             quiet.add(memory(state))
         succ = model.successors(state)
         if not succ:
@@ -549,8 +604,8 @@ def random_catches(
         if sc.name not in cache:
             cache[sc.name] = violated(original, sc)
         orig = cache[sc.name]
-        new = sorted(p for p in got - orig if baseline[sc.name][p] != VIOLATED)
-        gone = sorted(p for p in orig - got if mine[p] != VIOLATED)
+        new = sorted(p for p in got - orig if baseline[sc.name][p][0] != VIOLATED)
+        gone = sorted(p for p in orig - got if mine[p][0] != VIOLATED)
         if new or gone:
             return f"{sc.name}: " + ", ".join(
                 [f"{p} found" for p in new] + [f"{p} no longer found" for p in gone]
@@ -571,19 +626,20 @@ class Report:
     def kill_rate(self) -> float:
         """Killed mutants over all non-equivalent ones (1.0 if there are none)."""
         killed = self.count(KILLED, KILLED_ERROR)
-        total = killed + self.count(SURVIVED)
+        total = killed + self.count(SURVIVED, UNEXERCISED)
         return killed / total if total else 1.0
 
     def summary(self) -> str:
         lines = [
             f"{len(self.judgements)} mutants: {self.count(KILLED)} killed by a verdict,"
             f" {self.count(KILLED_ERROR)} by a model error, {self.count(EQUIVALENT)} equivalent,"
-            f" {self.count(SURVIVED)} survived; kill rate {self.kill_rate:.0%} of non-equivalent mutants"
+            f" {self.count(SURVIVED, UNEXERCISED)} survived;"
+            f" kill rate {self.kill_rate:.0%} of non-equivalent mutants"
         ]
         for j in self.judgements:
             where = f" [{j.scenario}]" if j.scenario else ""
             lines.append(
-                f"  {j.status:<21} {j.mutant.name:<20} {j.mutant.operator:<15} {j.mutant.description}{where}"
+                f"  {j.status:<25} {j.mutant.name:<22} {j.mutant.operator:<15} {j.mutant.description}{where}"
             )
         return "\n".join(lines)
 
@@ -597,6 +653,7 @@ def mutation_test(
     for original in variants:
         scs = [sc for sc in scenarios.values() if sc.exhaustive and sc.applies_to(original.name)]
         baseline = {sc.name: verdicts(original, sc, props) for sc in scs}
+        covered = covered_lines(original, scs)
         for mutant in generate(original):
-            report.judgements.append(judge(mutant, original, scs, props, baseline))
+            report.judgements.append(judge(mutant, original, scs, props, baseline, covered))
     return report

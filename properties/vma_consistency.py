@@ -44,15 +44,6 @@ class VmaConsistency(Property):
                 )
         if model.unmaps_in_flight(state) or model.holds_unmapped(state):
             return None
-        span = model.pt_span
-        for index, gen in enumerate(state.pts):
-            lo, hi = index * span, (index + 1) * span
-            if gen > 0 and not any(v.start < hi and v.end > lo for v in linked):
-                # free_pgtables frees what lies between the neighbours of an unmapped range;
-                # a page-table page no vma covers any more is leaked.
-                return self.violation(
-                    f"page table {index} (pages {lo}-{hi - 1}) is still allocated, under no vma", page=lo
-                )
         for page, tag in enumerate(state.ptes):
             if tag is None:
                 continue
@@ -62,6 +53,15 @@ class VmaConsistency(Property):
             if cover.tag != tag:
                 return self.violation(
                     f"page {page} of {vma_name(cover)} maps the memory of {tag}", page=page, vma=cover.tag
+                )
+        span = model.pt_span
+        for index, gen in enumerate(state.pts):
+            lo, hi = index * span, (index + 1) * span
+            if gen > 0 and not any(v.start < hi and v.end > lo for v in linked):
+                # free_pgtables frees what lies between the neighbours of an unmapped range;
+                # a page-table page no vma covers any more is leaked.
+                return self.violation(
+                    f"page table {index} (pages {lo}-{hi - 1}) is still allocated, under no vma", page=lo
                 )
         return None
 
