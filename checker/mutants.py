@@ -188,13 +188,16 @@ class _Generator:
         self.variant = variant
         self.source = source
         self.tree = ast.parse(source)
+        self.original = ast.unparse(self.tree)
+        self.sources: set[str] = set()
         self.out: list[Mutant] = []
 
     def emit(self, operator: str, description: str, line: int, tree: ast.Module) -> None:
         ast.fix_missing_locations(tree)
         src = ast.unparse(tree)
-        if src == ast.unparse(self.tree) or any(m.source == src for m in self.out):
+        if src == self.original or src in self.sources:
             return  # no change, or the same mutant by another route
+        self.sources.add(src)
         self.out.append(Mutant(self.variant, len(self.out) + 1, operator, description, line, src))
 
     def functions(self, tree: ast.Module) -> list[ast.FunctionDef]:
@@ -458,19 +461,15 @@ def covered_lines(variant: Variant, scenarios: Sequence[Scenario]) -> set[int]:
 KILLED, KILLED_ERROR, EQUIVALENT = "killed", "killed (model error)", "equivalent"
 SURVIVED, UNEXERCISED = "survived", "survived (line never run)"
 
-Verdicts = dict[str, tuple[str, int | None]]  # property -> (verdict, shortest trace length)
+Verdicts = dict[str, str]  # property -> verdict
 
 
 def verdicts(variant: Variant, scenario: Scenario, props: Sequence[Property]) -> Verdicts:
-    """What the explicit engine reports: per property the verdict and the length of the
-    shortest counterexample (so a mutant that breaks an already broken property sooner is
-    told apart too)."""
+    """What the explicit engine decides: per property, its verdict. (Not the length of the
+    shortest counterexample: taking a lock one step later changes that without changing
+    any behaviour.)"""
     res = Search(Model(variant, scenario), props).run()
-    return {name: (pr.verdict, pr.trace_length) for name, pr in res.properties.items()}
-
-
-def _v(verdict: tuple[str, int | None]) -> str:
-    return verdict[0] if verdict[1] is None else f"{verdict[0]} ({verdict[1]} steps)"
+    return {name: pr.verdict for name, pr in res.properties.items()}
 
 
 @dataclass
@@ -488,6 +487,7 @@ def judge(
     props: Sequence[Property],
     baseline: dict[str, Verdicts],
     covered: set[int] | None = None,
+    behaviours: dict[str, object] | None = None,
 ) -> Judgement:
     """Kill ``mutant`` with the explicit engine (``baseline``: the original's verdicts per
     scenario); if it survives, compute whether it is equivalent — unless the scenarios never
@@ -509,7 +509,17 @@ def judge(
             return Judgement(mutant, KILLED, sc.name, "; ".join(diff))
     if covered is not None and mutant.line not in covered:
         return Judgement(mutant, UNEXERCISED, None, f"no scenario runs line {mutant.line}")
-    differs = [sc.name for sc in scenarios if not same_behaviour(original, variant, sc)]
+    behaviours = {} if behaviours is None else behaviours  # the original's, per scenario
+
+    def differs_in(sc: Scenario) -> bool:
+        if sc.name not in behaviours:
+            behaviours[sc.name] = behaviour(Model(original, sc))
+        try:
+            return behaviour(Model(variant, sc)) != behaviours[sc.name]
+        except VariantError:
+            return True
+
+    differs = [sc.name for sc in scenarios if differs_in(sc)]
     if not differs and mutant.operator in ("flip-map-count", "skip-map-count"):
         # A changed limit check that changes nothing: no scenario reaches its boundary.
         return Judgement(mutant, UNEXERCISED, None, "no scenario reaches the map_count boundary it tests")
@@ -608,8 +618,8 @@ def random_catches(
         if sc.name not in cache:
             cache[sc.name] = violated(original, sc)
         orig = cache[sc.name]
-        new = sorted(p for p in got - orig if baseline[sc.name][p][0] != VIOLATED)
-        gone = sorted(p for p in orig - got if mine[p][0] != VIOLATED)
+        new = sorted(p for p in got - orig if baseline[sc.name][p] != VIOLATED)
+        gone = sorted(p for p in orig - got if mine[p] != VIOLATED)
         if new or gone:
             return f"{sc.name}: " + ", ".join(
                 [f"{p} found" for p in new] + [f"{p} no longer found" for p in gone]
@@ -622,6 +632,8 @@ class Report:
     """The outcome of mutation testing over some variants."""
 
     judgements: list[Judgement] = field(default_factory=list)
+    random_checked: int = 0  # killed mutants the random engine was asked to tell apart
+    random_missed: list[str] = field(default_factory=list)  # ... and could not, in budget
 
     def count(self, *statuses: str) -> int:
         return sum(j.status in statuses for j in self.judgements)
@@ -640,6 +652,12 @@ class Report:
             f" {self.count(SURVIVED, UNEXERCISED)} survived;"
             f" kill rate {self.kill_rate:.0%} of non-equivalent mutants"
         ]
+        if self.random_checked:
+            lines.append(
+                f"random engine: told apart {self.random_checked - len(self.random_missed)} of the"
+                f" {self.random_checked} mutants killed by a verdict"
+                + (f"; missed {', '.join(self.random_missed)}" if self.random_missed else "")
+            )
         for j in self.judgements:
             where = f" [{j.scenario}]" if j.scenario else ""
             lines.append(
@@ -648,16 +666,89 @@ class Report:
         return "\n".join(lines)
 
 
+_WORK: dict[str, Any] = {}  # what forked workers inherit: variants, scenarios, properties
+
+
+def _prepare(original: Variant, scenarios: dict[str, Scenario], props: Sequence[Property]) -> dict[str, Any]:
+    scs = [sc for sc in scenarios.values() if sc.exhaustive and sc.applies_to(original.name)]
+    return {
+        "original": original,
+        "scenarios": scs,
+        "baseline": {sc.name: verdicts(original, sc, props) for sc in scs},
+        "covered": covered_lines(original, scs),
+        "mutants": generate(original),
+        "behaviours": {},
+        "random": {},
+    }
+
+
+def _judge_task(task: tuple[str, int]) -> Judgement:
+    name, index = task
+    w = _WORK["variants"][name]
+    return judge(
+        w["mutants"][index],
+        w["original"],
+        w["scenarios"],
+        _WORK["props"],
+        w["baseline"],
+        w["covered"],
+        w["behaviours"],
+    )
+
+
+def _random_task(task: tuple[str, int, str | None, int, int]) -> tuple[str, str | None]:
+    name, index, first, seed, examples = task
+    w = _WORK["variants"][name]
+    mutant = w["mutants"][index]
+    where = random_catches(
+        mutant.load(),
+        w["original"],
+        w["scenarios"],
+        _WORK["props"],
+        w["baseline"],
+        seed,
+        examples,
+        first,
+        w["random"],
+    )
+    return mutant.name, where
+
+
+def _run(fn: Any, tasks: list[Any], workers: int) -> list[Any]:
+    if workers <= 1 or len(tasks) < 2:
+        return [fn(t) for t in tasks]
+    import multiprocessing
+
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        return pool.map(fn, tasks, chunksize=4)
+
+
 def mutation_test(
-    variants: Sequence[Variant], scenarios: dict[str, Scenario], props: Sequence[Property]
+    variants: Sequence[Variant],
+    scenarios: dict[str, Scenario],
+    props: Sequence[Property],
+    workers: int = 1,
+    random_budget: tuple[int, int] | None = None,
 ) -> Report:
     """Generate and judge every mutant of ``variants`` over the exhaustive ``scenarios``
-    that apply to each."""
-    report = Report()
-    for original in variants:
-        scs = [sc for sc in scenarios.values() if sc.exhaustive and sc.applies_to(original.name)]
-        baseline = {sc.name: verdicts(original, sc, props) for sc in scs}
-        covered = covered_lines(original, scs)
-        for mutant in generate(original):
-            report.judgements.append(judge(mutant, original, scs, props, baseline, covered))
+    that apply to each, in ``workers`` processes. With ``random_budget`` (seed, schedules
+    per scenario), also ask the random engine to tell apart each mutant the explicit
+    engine killed by a verdict (:attr:`Report.random_missed` lists those it did not)."""
+    _WORK.clear()
+    _WORK["props"] = list(props)
+    _WORK["variants"] = {v.name: _prepare(v, scenarios, props) for v in variants}
+    tasks = [(v.name, i) for v in variants for i in range(len(_WORK["variants"][v.name]["mutants"]))]
+    report = Report(_run(_judge_task, tasks, workers))
+    if random_budget is not None:
+        seed, examples = random_budget
+        killed = [
+            (j.mutant.variant, j.mutant.index - 1, j.scenario, seed, examples)
+            for j in report.judgements
+            if j.status == KILLED
+        ]
+        for name, where in _run(_random_task, killed, workers):
+            if where is None:
+                report.random_missed.append(name)
+            report.random_checked += 1
+    _WORK.clear()
     return report
