@@ -55,8 +55,9 @@ def _not_done(model: Model, tr: Transition) -> str | None:
     args = prog.args(th)
     if th.result is None:
         return "it set no result"
-    if prog.syscall == "mmap" and th.result == args.get("start") and isinstance(th.result, int):
-        start, end = args["start"], args["start"] + args["len"]
+    start, length = args.get("start"), args.get("len")
+    if prog.syscall == "mmap" and th.result == start and isinstance(start, int) and isinstance(length, int):
+        end = start + length
         missing = [p for p in range(start, end) if not ((v := state.vma_at(p)) and v.tag == model.tags[tid])]
         if missing:
             return f"page {missing[0]} is not mapped by its new mapping {model.tags[tid]}"
