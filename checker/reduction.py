@@ -86,6 +86,19 @@ def _permute(state: State, perm: dict[int, int], tags: dict[str, str]) -> State:
     return State(vmas, state.map_count, ptes, state.pts, sem, tuple(threads))
 
 
+def _stable(value: object) -> object:
+    if isinstance(value, frozenset):
+        return sorted(map(_stable, value), key=repr)
+    if isinstance(value, tuple):
+        return [_stable(v) for v in value]
+    return value
+
+
+def stable_key(state: State) -> str:
+    """A total order on states that is the same in every process (frozensets sorted)."""
+    return repr(_stable(state))
+
+
 def canonicaliser(model: Model, ids: bool = True, symmetry: bool = True) -> Callable[[State], State]:
     """The canonicalising function for ``model`` with the chosen reductions."""
     groups = symmetry_groups(model) if symmetry else []
@@ -107,11 +120,14 @@ def canonicaliser(model: Model, ids: bool = True, symmetry: bool = True) -> Call
         return rename if ids else (lambda s: s)
 
     def canon(state: State) -> State:
+        # The representative is the candidate with the least stable_key: Python's hash()
+        # of strings changes from process to process (PYTHONHASHSEED), and which of two
+        # symmetric states is kept decides which of several shortest traces is reported.
         best = rename(state)
-        best_key = hash(best)
+        best_key = stable_key(best)
         for perm, tags in perms:
             cand = rename(_permute(state, perm, tags))
-            key = hash(cand)
+            key = stable_key(cand)
             if key < best_key:
                 best, best_key = cand, key
         return best

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import weakref
 
+from protocol.kernel import collect_garbage
 from protocol.model import Model
-from protocol.state import LINKED, State
+from protocol.state import LINKED, State, ThreadState, VmaRef
 
 from .base import Property, Violation
 
@@ -27,9 +28,35 @@ def outcome(model: Model, state: State) -> Outcome:
     return (calls, vmas, state.ptes)
 
 
+def _between_calls(model: Model, state: State) -> State:
+    """``state`` with the history of returned threads forgotten, when no syscall is in
+    progress: their locals (but not their arguments), snapshot and ``changed`` flag. Nothing
+    that runs later reads them, and :func:`outcome` keeps only arguments and results, so
+    serial executions that differ only in the order of commuting syscalls merge here
+    instead of being explored once per order (n! of them for n threads)."""
+    if any(not th.done and th.pc != 0 for th in state.threads) or any(
+        isinstance(x, VmaRef) for th in state.threads if not th.done for x in th.locals
+    ):
+        return state
+    threads = tuple(
+        ThreadState(th.pc, th.locals[: len(prog.params)] + (None,) * len(prog.local_names), th.result, True)
+        if th.done
+        else th
+        for th, prog in zip(state.threads, model.programs)
+    )
+    # No thread holds a vma pointer now, so vma ids are mere names: number them in
+    # address order, as the ids of merged orders would otherwise differ.
+    live = sorted(
+        collect_garbage(state.vmas, threads),
+        key=lambda v: (v.status, v.start, v.end, v.tag, v.flags, v.owner),
+    )
+    vmas = tuple(v._replace(id=i) for i, v in enumerate(live))
+    return state._replace(threads=threads, vmas=vmas)
+
+
 def sequential_outcomes(model: Model) -> set[Outcome]:
     """Every outcome of every one-at-a-time execution (explored once per model)."""
-    seen: set[State] = set(model.initial_states())
+    seen: set[State] = {_between_calls(model, s) for s in model.initial_states()}
     todo = list(seen)
     outcomes: set[Outcome] = set()
     while todo:
@@ -38,9 +65,10 @@ def sequential_outcomes(model: Model) -> set[Outcome]:
         if not succ and all(th.done for th in state.threads):
             outcomes.add(outcome(model, state))
         for tr in succ:
-            if tr.state not in seen:
-                seen.add(tr.state)
-                todo.append(tr.state)
+            nxt = _between_calls(model, tr.state)
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
     return outcomes
 
 

@@ -1,0 +1,153 @@
+"""Mutation testing of the checker: mutants derived from the shipped variants' source must
+be caught — killed by the explicit engine's verdicts (and told apart by the random engine
+within a stated budget), or shown equivalent by computation.
+
+The full runs are marked slow; CI runs them (``pytest -q`` runs everything): they are the
+evidence that the checker catches bugs. The report is printed and written to
+``test-artifacts/mutation-report.txt``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from checker.explicit import Search
+from checker.mutants import (
+    EQUIVALENT,
+    KILLED,
+    KILLED_ERROR,
+    OPERATORS,
+    SURVIVED,
+    UNEXERCISED,
+    Report,
+    generate,
+    mutation_test,
+    same_behaviour,
+)
+from properties import shipped as shipped_properties
+from protocol import Model
+from protocol.scenarios import shipped as shipped_scenarios
+from protocol.variants import shipped as shipped_variants
+
+PROPS = list(shipped_properties().values())
+VARIANTS = shipped_variants()
+SCENARIOS = shipped_scenarios()
+ROOT = Path(__file__).resolve().parents[2]
+
+# The random engine's budget for telling a mutant apart: seed 0, 20 schedules per scenario.
+RANDOM_SEED, RANDOM_EXAMPLES = 0, 20
+
+
+def small(variant: str) -> list:  # type: ignore[type-arg]
+    return [sc for sc in SCENARIOS.values() if sc.exhaustive and sc.applies_to(variant)]
+
+
+def test_generation_is_generic_and_deterministic() -> None:
+    """Every operator applies to the shipped variants; the same source gives the same
+    mutants; each mutant is a different program that still loads as a variant."""
+    seen = set()
+    for variant in VARIANTS.values():
+        first, second = generate(variant), generate(variant)
+        assert [m.source for m in first] == [m.source for m in second]
+        assert len({m.source for m in first}) == len(first)
+        for m in first:
+            seen.add(m.operator)
+            assert m.load().name == variant.name
+    assert seen == set(OPERATORS)
+
+
+def test_mutant_descriptions_name_the_change() -> None:
+    texts = [f"{m.operator}: {m.description}" for m in generate(VARIANTS["downgrade-4.20"])]
+    assert "drop-lock: step 'down_write' line 30: drop k.down_write()" in texts
+    assert any(t.startswith("flip-map-count") and "k.map_count > k.max_map_count" in t for t in texts)
+    assert "swap-steps: munmap: swap steps 'detach_vmas_to_be_unmapped' and 'downgrade_write'" in texts
+
+
+def _one(variant: str, operator: str, contains: str):  # type: ignore[no-untyped-def]
+    return next(
+        m for m in generate(VARIANTS[variant]) if m.operator == operator and contains in m.description
+    )
+
+
+@pytest.mark.parametrize(
+    ("operator", "contains", "scenario", "prop", "message"),
+    [
+        ("drop-primitive", "remove_vma_list", "access-split-vma", "vma_consistency", "is never freed"),
+        (
+            "drop-primitive",
+            "free_pgtables",
+            "two-munmaps",
+            "vma_consistency",
+            "still allocated, under no vma",
+        ),
+        ("flip-map-count", ">", "mprotect-at-limit", "map_count_limit", "around its range"),
+        ("skip-map-count", "skip", "mprotect-at-limit", "map_count_limit", "around its range"),
+        (
+            "swap-steps",
+            "'split_first' and 'split_last'",
+            "mprotect-at-limit",
+            "map_count_limit",
+            "around its range",
+        ),
+    ],
+)
+def test_properties_added_for_survivors(
+    operator: str, contains: str, scenario: str, prop: str, message: str
+) -> None:
+    """Mutants that first survived showed what the properties lacked (a leaked vma struct, a
+    leaked page table, a split at the map_count limit); the baseline keeps holding."""
+    mutant = _one("baseline-4.19", operator, contains).load()
+    props = [shipped_properties()[prop]]
+    res = Search(Model(mutant, SCENARIOS[scenario]), props).run()
+    assert res.properties[prop].verdict == "violated"
+    assert message in res.properties[prop].violation.message
+    assert (
+        Search(Model(VARIANTS["baseline-4.19"], SCENARIOS[scenario]), props).run().properties[prop].verdict
+        == "holds"
+    )
+
+
+def test_equivalence_is_computed_not_assumed() -> None:
+    v420, v58 = VARIANTS["downgrade-4.20"], VARIANTS["downgrade-5.8"]
+    assert same_behaviour(v420, v420, SCENARIOS["stack-below-growsdown"])
+    assert not same_behaviour(v420, v58, SCENARIOS["stack-below-growsdown"])
+    # moving down_write into the next step only adds a step that shows nothing
+    moved = _one("baseline-4.19", "move-lock", "k.down_write() to the start of next step").load()
+    assert all(same_behaviour(VARIANTS["baseline-4.19"], moved, sc) for sc in small("baseline-4.19"))
+    # forgetting a split is not equivalent
+    dropped = _one("baseline-4.19", "drop-split", "split_first").load()
+    assert not same_behaviour(VARIANTS["baseline-4.19"], dropped, SCENARIOS["access-split-vma"])
+
+
+@pytest.fixture(scope="module")
+def report() -> Report:
+    """Every mutant of every shipped variant, judged in two processes; the random engine is
+    asked about every mutant the explicit engine killed by a verdict."""
+    rep = mutation_test(
+        list(VARIANTS.values()), SCENARIOS, PROPS, workers=2, random_budget=(RANDOM_SEED, RANDOM_EXAMPLES)
+    )
+    out = ROOT / "test-artifacts"
+    out.mkdir(exist_ok=True)
+    (out / "mutation-report.txt").write_text(rep.summary() + "\n")
+    print("\n" + rep.summary())
+    return rep
+
+
+@pytest.mark.slow
+def test_every_non_equivalent_mutant_is_killed(report: Report) -> None:
+    survivors = [j for j in report.judgements if j.status in (SURVIVED, UNEXERCISED)]
+    assert not survivors, "\n".join(f"{j.mutant.name} {j.mutant.description}: {j.detail}" for j in survivors)
+    assert report.kill_rate == 1.0
+    # most mutants are real bugs; equivalence stays the exception
+    assert report.count(KILLED, KILLED_ERROR) > 3 * report.count(EQUIVALENT)
+
+
+@pytest.mark.slow
+def test_random_engine_catches_every_killed_mutant(report: Report) -> None:
+    """Within the budget (seed 0, 20 schedules per scenario) the random engine finds, for
+    every mutant the explicit engine kills by a verdict, a violation that tells it from the
+    original (one the explicit engine proved the other free of)."""
+    assert report.random_checked == report.count(KILLED)
+    assert not report.random_missed, report.random_missed
