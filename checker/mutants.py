@@ -564,9 +564,15 @@ def behaviour(model: Model) -> tuple[frozenset[object], frozenset[object]]:
             quiet.add(memory(state))
         succ = model.successors(state)
         if not succ:
-            done = all(th.done for th in state.threads)
-            results = tuple(th.result for th in state.threads) if done else ()
-            ends.add((memory(state), done, results, state.sem))  # a lock never released shows
+            if all(th.done for th in state.threads):
+                results = tuple(th.result for th in state.threads)
+                ends.add((memory(state), True, results, state.sem))  # a lock never released shows
+            else:
+                # A deadlock: deadlock_free has judged it. No thread returns from it, so the
+                # memory it froze with is no outcome anyone observes: only that it is stuck,
+                # what the threads that did return returned, and who holds what.
+                returned = tuple(th.result if th.done else None for th in state.threads)
+                ends.add(("stuck", returned, state.sem))
         for tr in succ:
             nxt = canon(tr.state)
             if nxt not in seen:

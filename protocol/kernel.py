@@ -546,6 +546,9 @@ class Kernel:
         threads = list(st.threads)
         if self.done:
             pc = th.pc
+            # A returned syscall's locals are dead: keep its arguments only, so the vmas it
+            # pointed to can be forgotten once freed and equal outcomes are equal states.
+            locals_ = locals_[: len(prog.params)] + (None,) * len(prog.local_names)
         elif self.next_pc is not None:
             pc = self.next_pc
         else:

@@ -24,16 +24,29 @@ from ..scenario import Scenario, VmaSpec, oneof, thread
 SCENARIOS = [
     Scenario(
         name="munmap-at-limit",
-        summary="map_count at its limit: munmap the middle of A (ENOMEM) while mmap(MAP_FIXED) "
-        "maps into a hole",
+        summary="map_count at its limit: munmap the middle (ENOMEM) or the tail of A while "
+        "mmap(MAP_FIXED) maps into a hole",
         doc="max_map_count is 2 and two vmas exist. Unmapping the middle of A needs a third vma "
         "for a moment and one on return, so do_munmap's check (map_count >= max_map_count) "
-        "fails it with ENOMEM before any change. The mmap into the hole at 4 passes mmap's "
-        "lenient check (map_count > max_map_count) and takes map_count to the limit + 1, "
+        "fails it with ENOMEM before any change. Unmapping the tail [1,4) needs one split and "
+        "no more vmas on return: do_munmap does not check and succeeds. The mmap into the hole "
+        "at 4 passes mmap's lenient check (map_count > max_map_count) and takes map_count to the limit + 1, "
         "the kernel's deliberate slack.",
         max_map_count=2,
         vmas=(VmaSpec("A", 0, 4), VmaSpec("B", 6, 8)),
-        threads=(thread("munmap", start=1, len=2), thread("mmap", tag="N", start=4, len=2)),
+        threads=(thread("munmap", start=1, len=oneof(2, 3)), thread("mmap", tag="N", start=4, len=2)),
+    ),
+    Scenario(
+        name="munmap-over-limit",
+        summary="map_count one above its limit (mmap's slack): munmap the middle of A while "
+        "mprotect waits for the write lock",
+        doc="max_map_count is 2 and three vmas exist, as after an mmap passed its lenient check "
+        "(map_count > max_map_count). do_munmap must refuse the middle of A with ENOMEM and "
+        "release mmap_sem on that error path; mprotect, which needs the write lock after it, "
+        "then fails its own split with ENOMEM.",
+        max_map_count=2,
+        vmas=(VmaSpec("A", 0, 4), VmaSpec("B", 5, 6), VmaSpec("C", 6, 8)),
+        threads=(thread("munmap", start=1, len=2), thread("mprotect", start=6, len=1)),
     ),
     Scenario(
         name="stack-relookup",

@@ -142,9 +142,11 @@ def test_v2_with_do_munmaps_comparison_stays_within_the_limit() -> None:
             t.prev = t.vma
 
     mutant = Variant("v2-ge", "mutant", rebuild(v.munmap, replace={"split_first": split_first_ge}))
-    for scenario in ("munmap-at-limit", "mprotect-at-limit"):
-        assert verdicts(v, scenario, "map_count_limit") == {"map_count_limit": VIOLATED}
+    # munmap-at-limit is left out: there v2 also unmaps A's tail (one split, no check), and
+    # its splits under the read lock show the transient count whatever the comparison.
+    for scenario in ("mprotect-at-limit", "munmap-over-limit"):
         assert verdicts(mutant, scenario, "map_count_limit") == {"map_count_limit": HOLDS}
+    assert verdicts(v, "mprotect-at-limit", "map_count_limit") == {"map_count_limit": VIOLATED}
 
 
 # --- v1: carrying the pointers is one flaw; dropping the lock at all is another ----------
