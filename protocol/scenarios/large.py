@@ -17,8 +17,8 @@ SCENARIOS = [
         summary="32 pages, 8 threads: munmap below a GROWSDOWN stack amid mmap, mremap, mprotect, faults",
         doc="The CVE-2020-29369 layout (E right below the stack S, a fault that expands S into "
         "E's range and page table) inside a busy address space: a MAP_FIXED over A, an mprotect "
-        "splitting B, an mremap moving F, a second munmap in D and faults in C and A run at "
-        "the same time.",
+        "splitting B, an mremap moving the tail [14,16) of C to 22, a second munmap in D and "
+        "faults in C or D and in A run at the same time.",
         pages=32,
         pt_span=4,
         max_map_count=16,

@@ -245,7 +245,7 @@ for _variant in ("rfc-v2-read-split", "rfc-v3-three-phase"):
     for _scenario in ("map-fixed", "mremap-into-range", "two-munmaps"):
         EXPECTED[_variant].setdefault(_scenario, {}).update(LEAKED)
 EXPECTED["rfc-v2-read-split"]["mprotect-at-limit"]["linearizable"] = (
-    "the splits under the read lock take the headroom mprotect's split_vma needs"
+    "mprotect fails at the limit first; then v2's '>' unmaps the middle of A where 4.19 says ENOMEM"
 )
 EXPECTED["rfc-v2-read-split"]["munmap-at-limit"].update(
     {

@@ -13,8 +13,8 @@ exactly where:
   max_map_count`` it unmaps the middle of a vma where 4.19 returns ENOMEM;
 - ``rfc-v1-sections`` applies the check per section: at the limit it returns ENOMEM for a
   range whose *section* ends inside a vma even when the whole range does not (4.19 succeeds:
-  it needs one split, not two). No property sees this — each run is judged against runs of
-  the same variant — so it is pinned here.
+  it needs one split, not two). ``linearizable`` reports both, since it
+  compares with the reference semantics (4.19's do_munmap); they are pinned here as well.
 """
 
 from __future__ import annotations
