@@ -197,7 +197,8 @@ def _print_result(out: Console, res: CheckResult) -> None:
         style = VERDICT_STYLE.get(pr.verdict, "")
         line = f"  [{style}]{word:<9}[/] {name:<{width}}"
         if pr.verdict == VIOLATED and pr.violation is not None:
-            line += f"  ({pr.trace_length} steps) {escape(pr.violation.message)}"
+            steps = f"({pr.trace_length} steps) " if pr.trace_length is not None else "(no trace) "
+            line += f"  {steps}{escape(pr.violation.message)}"
         elif pr.reason:
             line += f"  {escape(pr.reason)}"
         out.print(line)

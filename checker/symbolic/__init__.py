@@ -1,0 +1,1 @@
+"""The symbolic (z3) engine: see engine.py and docs/symbolic.md."""
