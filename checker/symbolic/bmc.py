@@ -27,10 +27,10 @@ from typing import Any
 import z3
 
 from properties.base import Property
+from protocol.state import State
 
 from .encodings import ENGINE_JUDGED, Encoding, encoding_for
 from .kernel import SymModel, SymTransition, state_key
-from protocol.state import State
 
 
 @dataclass
@@ -103,20 +103,18 @@ class BoundedSearch:
         """Is ``cond`` satisfiable here? ``True`` with the scenario's own values, ``False``
         only with other values, ``None`` not at all (or z3 could not tell)."""
         ex.queries += 1
-        if not self.sm.pinned:
-            r = solver.check(cond, *self.sm.scenario_values)
-            if r == z3.sat:
-                return True
         have = ex.found.get(prop)
-        if have is not None:
-            return None  # a counterexample with other values is known; look only for one that fits
-        r = solver.check(cond)
-        if r == z3.unknown:
-            ex.undecided.setdefault(prop, f"z3 answered unknown ({solver.reason_unknown()})")
-            return None
-        if r != z3.sat:
-            return None
-        return True if self.sm.pinned else False
+        if have is None:
+            r = solver.check(cond)
+            if r == z3.unknown:
+                ex.undecided.setdefault(prop, f"z3 answered unknown ({solver.reason_unknown()})")
+                return None
+            if r != z3.sat:
+                return None
+            if self.sm.pinned:
+                return True
+        # satisfiable (or a counterexample with other values is known): does one fit?
+        return solver.check(cond, *self.sm.scenario_values) == z3.sat or (None if have else False)
 
     def _record(self, ex: Exploration, found: Found) -> None:
         have = ex.found.get(found.prop)

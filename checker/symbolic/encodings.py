@@ -161,10 +161,10 @@ def _vma_consistency_state(sm: SymModel, st: State, solver: z3.Solver | None) ->
     pte = z3.Select(st.ptes, w.term)  # type: ignore[arg-type]
     ok = [z3.And(_covers(v, w), pte == sm.code(v.tag)) for v in linked]
     found.append(z3.And(pte != 0, z3.Not(z3.Or(*ok)) if ok else z3.BoolVal(True)))
-    i = _witness(sm, "table")
-    gen = z3.Select(st.pts, i.term)  # type: ignore[arg-type]
-    under = [sm._overlaps_table(v, i) for v in linked]
-    found.append(z3.And(gen > 0, z3.Not(z3.Or(*under)) if under else z3.BoolVal(True), _table_fits(sm, i)))
+    t = _witness(sm, "table")
+    gen = z3.Select(st.pts, t.term)  # type: ignore[arg-type]
+    under = [sm._overlaps_table(v, t) for v in linked]
+    found.append(z3.And(gen > 0, z3.Not(z3.Or(*under)) if under else z3.BoolVal(True), _table_fits(sm, t)))
     return found
 
 
@@ -247,7 +247,13 @@ HAND = {
 }
 # Properties whose hooks read only vmas, threads, mmap_sem and vma-level events: their own
 # code is their symbolic meaning (deadlock_free is judged by the engine: a stuck state).
-GENERIC = ("map_count_limit", "no_segv_on_mapped", "no_vma_use_after_free", "lock_discipline", "documented_errno")
+GENERIC = (
+    "map_count_limit",
+    "no_segv_on_mapped",
+    "no_vma_use_after_free",
+    "lock_discipline",
+    "documented_errno",
+)
 ENGINE_JUDGED = ("deadlock_free",)
 NOT_YET = {
     "linearizable": "compares final states with every serial execution's; no symbolic encoding yet",

@@ -83,7 +83,9 @@ class SymbolicCheck:
             ex = search.run()
         except NotSymbolic as exc:
             for p in self.props:
-                results[p.name] = PropertyResult(p.name, UNKNOWN, reason=f"not symbolically executable: {exc}")
+                results[p.name] = PropertyResult(
+                    p.name, UNKNOWN, reason=f"not symbolically executable: {exc}"
+                )
             return CheckResult(m.variant.name, m.scenario.name, "symbolic", results, self._stats(None, t0))
         for p in self.props:
             results[p.name] = self._verdict(sm, p, ex)
@@ -137,7 +139,9 @@ class SymbolicCheck:
             s.add(found.tr.guard)
         fits = s.check(*sm.scenario_values) == z3.sat
         if not fits and s.check() != z3.sat:
-            return PropertyResult(p.name, UNKNOWN, reason="z3 could not produce the counterexample's values again")
+            return PropertyResult(
+                p.name, UNKNOWN, reason="z3 could not produce the counterexample's values again"
+            )
         zm = s.model()
         values = {name: _value(zm, v.term) for name, v in sm.variables.items()}
         shown = ", ".join(f"{k}={v}" for k, v in values.items())
@@ -217,7 +221,9 @@ def _peak_mb() -> float:
 
 
 # --- registration ---------------------------------------------------------------------------
-def _run(model: Model, props: Sequence[Property], opts: argparse.Namespace, progress: ProgressFn | None) -> CheckResult:
+def _run(
+    model: Model, props: Sequence[Property], opts: argparse.Namespace, progress: ProgressFn | None
+) -> CheckResult:
     try:
         return SymbolicCheck(
             model,

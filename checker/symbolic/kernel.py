@@ -114,7 +114,7 @@ class SymModel:
             self.constraints += [le(prev_end, s), lt(s, e)]
             self.scenario_values += [s.term == d.const(spec.start), e.term == d.const(spec.end)]
             prev_end = e
-            vmas.append(Vma(i, s, e, flags_from_names(spec.flags), spec.tag))
+            vmas.append(Vma(i, s, e, flags_from_names(spec.flags), spec.tag))  # type: ignore[arg-type]
         self.constraints.append(le(prev_end, self.task_size))
         # TASK_SIZE is page-table aligned (free_pgd_range's ceiling rounds to it)
         self.constraints.append((self.task_size % self.pt_span).term == self.domain.const(0))
@@ -132,13 +132,13 @@ class SymModel:
         self.initial_ptes = ptes
         self.initial_pts = pts
         self.initial_threads: list[ThreadState] = []
-        for tid, (prog, spec) in enumerate(zip(self.model.programs, sc.threads)):
+        for tid, (prog, tspec) in enumerate(zip(self.model.programs, sc.threads)):
             vals: list[object] = []
             for name in prog.names:
-                if name in spec.args:
+                if name in tspec.args:
                     var = d.var(f"T{tid}.{name}")
                     self.variables[var.term.decl().name()] = var
-                    raw = spec.args[name]
+                    raw = tspec.args[name]
                     choices = raw.values if hasattr(raw, "values") else (raw,)
                     self.scenario_values.append(z3.Or(*[var.term == d.const(c) for c in choices]))
                     vals.append(var)
@@ -275,6 +275,9 @@ class SymKernel(Kernel):
         self._tarr = arr
         self._dirty = True
 
+    def _sym_event(self, e: SymEvent) -> None:
+        self.events.append(e)  # type: ignore[arg-type]  # events hold both kinds here
+
     def _fresh(self, name: str) -> z3.ExprRef:
         return z3.Const(name, self.sym.domain.sort)
 
@@ -287,7 +290,9 @@ class SymKernel(Kernel):
             p = self._fresh("p")
             inside = z3.And(le(lo, SymInt(p)), lt(SymInt(p), hi))
             self._set_ptes(z3.Lambda([p], z3.If(inside, 0, z3.Select(old, p))))
-            self.events.append(SymEvent(ZAP_RANGE, self.tid, "zap_page_range", lo, hi, old, None, tuple(self._linked())))
+            self._sym_event(
+                SymEvent(ZAP_RANGE, self.tid, "zap_page_range", lo, hi, old, None, tuple(self._linked()))
+            )
 
     @symbolic_meaning("free_pgtables", "frees every page-table page of a range")
     def free_pgtables(self, vma: Any, floor: Any, ceiling: Any) -> None:
@@ -314,13 +319,27 @@ class SymKernel(Kernel):
         p = self._fresh("p")
         table = (SymInt(p) // span).term
         self._set_ptes(z3.Lambda([p], z3.If(freed(table), 0, z3.Select(old_ptes, p))))
-        self.events.append(
-            SymEvent(FREE_PT_RANGE, self.tid, "free_pgtables", floor, ceiling, old_ptes, old_pts, tuple(self._linked()), freed)
+        self._sym_event(
+            SymEvent(
+                FREE_PT_RANGE,
+                self.tid,
+                "free_pgtables",
+                floor,
+                ceiling,
+                old_ptes,
+                old_pts,
+                tuple(self._linked()),
+                freed,
+            )
         )
 
     @symbolic_meaning("pte_alloc", "reads and writes the page-table array")
     def pte_alloc(self, addr: Any) -> PtRef:
-        index = addr // self.sym.pt_span if isinstance(addr, SymInt) else SymInt(self.sym.addr(addr // self.sym.pt_span))
+        index = (
+            addr // self.sym.pt_span
+            if isinstance(addr, SymInt)
+            else SymInt(self.sym.addr(addr // self.sym.pt_span))
+        )
         gen = SymInt(self._pt_term(index))
         if gen <= 0:
             gen = -gen + 1
@@ -356,18 +375,16 @@ class SymKernel(Kernel):
                 ),
             )
         )
-        # page-table pages at the destination: allocated where a PTE arrives
+        # page-table pages at the destination: allocated where a PTE arrives. A table holds
+        # pt_span pages, so "some page of table i receives a PTE" is a finite disjunction.
+        span = self.sym.pt_span
         i = self._fresh("i")
-        idx = SymInt(i)
-        q = self._fresh("q")
-        Q = SymInt(q)
-        arrives = z3.Exists(
-            [q],
-            z3.And(le(new, Q), lt(Q, new + npages), z3.Select(src, (Q - new + old).term) != 0, (Q // self.sym.pt_span).term == i),
-        )
+        arrives = []
+        for j in range(span):
+            Q = SymInt(i) * span + j
+            arrives.append(z3.And(le(new, Q), lt(Q, new + npages), z3.Select(src, (Q - new + old).term) != 0))
         cur = z3.Select(self._tarr, i)
-        self._set_pts(z3.Lambda([i], z3.If(z3.And(arrives, cur <= 0), -cur + 1, cur)))
-        del idx
+        self._set_pts(z3.Lambda([i], z3.If(z3.And(z3.Or(*arrives), cur <= 0), -cur + 1, cur)))
 
     # --- commit ---------------------------------------------------------------------------
     def commit(self, locals_: tuple[object, ...], prog: Program) -> State:
@@ -391,7 +408,7 @@ class SymKernel(Kernel):
             snapshot = frozenset(v.tag for v in st.vmas if v.status == LINKED)
         changed: Any = th.changed
         if changed is not True and (self._tree_changed or self._ptes_changed):
-            differs = self.sym.view_differs(st.vmas, st.ptes, vmas, self._parr)
+            differs = view_differs(self.sym, st.vmas, st.ptes, vmas, self._parr)
             changed = SymBool(z3.Or(as_bool(changed), differs))
         result = simplify_value(self.result)
         locals_ = tuple(simplify_value(x) for x in locals_)
@@ -427,8 +444,6 @@ def view_differs(sym: SymModel, va: tuple[Vma, ...], pa: Any, vb: tuple[Vma, ...
     )
 
 
-SymModel.view_differs = lambda self, va, pa, vb, pb: view_differs(self, va, pa, vb, pb)  # type: ignore[attr-defined]
-
 # Primitives whose concrete code is their symbolic meaning too (it only compares addresses).
 GENERIC = tuple(sorted(set(PRIMITIVES) - set(SYMBOLIC)))
 
@@ -451,6 +466,7 @@ def state_key(state: State) -> tuple[Any, ...]:
 
     vmas = tuple((v.id, f(v.start), f(v.end), v.flags, v.tag, v.status, v.owner) for v in state.vmas)
     threads = tuple(
-        (t.pc, tuple(f(x) for x in t.locals), f(t.result), t.done, t.snapshot, f(t.changed)) for t in state.threads
+        (t.pc, tuple(f(x) for x in t.locals), f(t.result), t.done, t.snapshot, f(t.changed))
+        for t in state.threads
     )
     return (vmas, state.map_count, f(state.ptes), f(state.pts), state.sem, threads)

@@ -246,12 +246,18 @@ class Decider:
         self.arity: list[int] = []
         self.conds: list[z3.BoolRef] = []
         self.queries = 0
+        self._pushed = False
 
     def _sat(self, extra: z3.BoolRef) -> bool:
         if self.solver is None:
             return True
         self.queries += 1
-        return self.solver.check(*self.conds, extra) != z3.unsat
+        return self.solver.check(extra) != z3.unsat
+
+    def _note(self, cond: z3.BoolRef) -> None:
+        self.conds.append(cond)
+        if self.solver is not None and self._pushed:
+            self.solver.add(cond)
 
     def decide(self, cond: z3.BoolRef) -> bool:
         simple = z3.simplify(cond)
@@ -264,15 +270,14 @@ class Decider:
             value = bool(self.prefix[pos])
             arity = 2
         else:
+            # the path so far is satisfiable, so one side is: one query when it is forced
             yes = self._sat(cond)
-            no = self._sat(z3.Not(cond))
-            if not yes and not no:
-                raise Infeasible()
+            no = self._sat(z3.Not(cond)) if yes else True
             value = yes
             arity = 2 if yes and no else 1
         self.taken.append(int(value))
         self.arity.append(arity)
-        self.conds.append(cond if value else z3.Not(cond))
+        self._note(cond if value else z3.Not(cond))
         return value
 
     def choose(self, n: int) -> int:
@@ -298,7 +303,15 @@ class Decider:
     @contextmanager
     def active(self) -> Iterator[Decider]:
         _DECIDERS.append(self)
+        if self.solver is not None:
+            # the path's conditions live in a solver scope: each query adds one assumption
+            self.solver.push()
+            self.solver.add(*self.conds)
+            self._pushed = True
         try:
             yield self
         finally:
             _DECIDERS.pop()
+            if self._pushed and self.solver is not None:
+                self.solver.pop()
+                self._pushed = False
