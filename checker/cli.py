@@ -137,8 +137,8 @@ def build_parser(engines: dict[str, Engine]) -> Parser:
     p_cmp = sub.add_parser(
         "compare",
         help="check every variant in every scenario and print the verdict matrix",
-        description="Run the explicit engine over variants x scenarios and print which variant "
-        "breaks which property, with the length of the shortest counterexample.",
+        description="Run an engine (explicit by default) over variants x scenarios and print which "
+        "variant breaks which property, with the length of the shortest counterexample.",
     )
     p_cmp.add_argument("--variant", action="append", metavar="V", help="variant (name or file; repeatable)")
     p_cmp.add_argument("--scenario", "-s", action="append", metavar="S", help="scenario (repeatable)")
@@ -150,6 +150,12 @@ def build_parser(engines: dict[str, Engine]) -> Parser:
     p_cmp.add_argument("--max-states", type=_positive_int, metavar="N", help="per-run state bound")
     p_cmp.add_argument("--timeout", type=_positive_float, metavar="S", help="per-run time bound")
     p_cmp.add_argument("--quiet", "-q", action="store_true", help="no progress display")
+    p_cmp.add_argument(
+        "--engine", choices=sorted(engines), default="explicit", help="checking engine (default: explicit)"
+    )
+    for engine in engines.values():
+        if engine.add_arguments is not None:
+            engine.add_arguments(p_cmp.add_argument_group(f"{engine.name} engine"))
 
     p_show = sub.add_parser(
         "show",
@@ -399,6 +405,9 @@ ABBREV = {
 }
 
 
+RANK = {PROVED: 0, HOLDS: 1, UNKNOWN: 2, VIOLATED: 3}
+
+
 def matrix(results: Sequence[CheckResult], props: Sequence[str]) -> dict[str, dict[str, Any]]:
     """variant → property → aggregate over scenarios: verdict and the shortest violation."""
     cells: dict[str, dict[str, Any]] = {}
@@ -406,15 +415,15 @@ def matrix(results: Sequence[CheckResult], props: Sequence[str]) -> dict[str, di
         row = cells.setdefault(res.variant, {})
         for name in props:
             pr = res.properties[name]
-            cell = row.setdefault(name, {"verdict": HOLDS, "violations": []})
+            cell = row.setdefault(name, {"verdict": pr.verdict, "violations": []})
+            # a cell is as weak as its weakest scenario: proved < holds < unknown < violated
+            if RANK[pr.verdict] > RANK[cell["verdict"]]:
+                cell["verdict"] = pr.verdict
             if pr.verdict == VIOLATED:
-                cell["verdict"] = VIOLATED
                 cell["violations"].append((pr.trace_length, res.scenario))
-            elif pr.verdict == UNKNOWN and cell["verdict"] != VIOLATED:
-                cell["verdict"] = UNKNOWN
     for row in cells.values():
         for cell in row.values():
-            cell["violations"].sort()
+            cell["violations"].sort(key=lambda ls: (ls[0] is None, ls[0] or 0, ls[1]))
     return cells
 
 
@@ -430,8 +439,9 @@ def markdown_matrix(results: Sequence[CheckResult], props: Sequence[str]) -> str
             cell = row[p]
             if cell["verdict"] == VIOLATED:
                 length, scenario = cell["violations"][0]
+                length = "no trace" if length is None else f"{length} steps"
                 more = f" +{len(cell['violations']) - 1}" if len(cell["violations"]) > 1 else ""
-                out.append(f"**violated** ({length} steps, `{scenario}`{more})")
+                out.append(f"**violated** ({length}, `{scenario}`{more})")
             else:
                 out.append(cell["verdict"])
         lines.append(f"| `{variant}` | " + " | ".join(out) + " |")
@@ -445,9 +455,10 @@ def cmd_compare(opts: argparse.Namespace, engines: dict[str, Engine]) -> int:
         for v in resolve_variant(spec, cat):
             if v not in variants:
                 variants.append(v)
-    pairs, props = _select(cat, variants, opts.scenario, opts.property)
+    engine = engines[opts.engine]
+    pairs, props = _select(cat, variants, opts.scenario, opts.property, exhaustive=engine.exhaustive)
     reporter = Reporter(_console(stderr=True), enabled=not opts.quiet)
-    results = _run_pairs(engines["explicit"], pairs, props, opts, reporter)
+    results = _run_pairs(engine, pairs, props, opts, reporter)
     names = [p.name for p in props]
     out = _console()
     if opts.markdown == "-":  # stdout carries the Markdown alone; the table goes to stderr
@@ -470,14 +481,20 @@ def cmd_compare(opts: argparse.Namespace, engines: dict[str, Engine]) -> int:
         for n in names:
             cell = row[n]
             if cell["verdict"] == VIOLATED:
-                rendered.append(f"[bold red]x{cell['violations'][0][0]}[/]")
+                length = cell["violations"][0][0]
+                rendered.append(f"[bold red]x{'' if length is None else length}[/]")
             elif cell["verdict"] == UNKNOWN:
                 rendered.append("[yellow]?[/]")
+            elif cell["verdict"] == PROVED:
+                rendered.append("[bold green]pv[/]")
             else:
                 rendered.append("[green]ok[/]")
         table.add_row(variant, *rendered)
     out.print(table)
-    out.print("  ok: holds in every scenario;  xN: violated, shortest counterexample N steps;  ?: unknown")
+    legend = "  ok: holds in every scenario;  xN: violated, shortest counterexample N steps;  ?: unknown"
+    if any(row[n]["verdict"] == PROVED for row in cells.values() for n in names):
+        legend += ";  pv: proved in every scenario, for every layout"
+    out.print(legend)
     out.print("  columns: " + ", ".join(f"{ABBREV.get(n, n)}={n}" for n in names))
     out.print()
     for variant, row in cells.items():

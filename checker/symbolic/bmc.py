@@ -144,6 +144,8 @@ class BoundedSearch:
                     ex.seconds = time.monotonic() - t0
                     return ex
                 ex.states += 1
+                if self.progress is not None and ex.states % 20 == 0:
+                    self.progress(ex.states, ex.transitions, d, time.monotonic() - t0, len(layer))
                 solver.push()
                 solver.add(node.pc)
                 try:
