@@ -146,10 +146,13 @@ class SymbolicCheck:
         values = {name: _value(zm, v.term) for name, v in sm.variables.items()}
         shown = ", ".join(f"{k}={v}" for k, v in values.items())
         if not fits:
+            steps = schedule_for(found, zm)
+            told = ", ".join(f"T{tid} {label}" for tid, label in steps)
             v = p.violation(
-                f"violated for {shown} (outside the scenario's layout and arguments, so no trace"
-                " replays on the explicit model; rerun with those values in a scenario of your own)",
-                details={"values": values},
+                f"violated for {shown}, after {len(steps)} steps: {told} (outside the scenario's"
+                " layout and arguments, so no trace replays on the explicit model; put those values"
+                " in a scenario of your own to see it step by step)",
+                details={"values": values, "schedule": [[tid, label] for tid, label in steps]},
             )
             return PropertyResult(p.name, VIOLATED, v, reason=f"z3 found values: {shown}")
         schedule = schedule_for(found, zm)
