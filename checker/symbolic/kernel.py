@@ -408,7 +408,7 @@ class SymKernel(Kernel):
             snapshot = frozenset(v.tag for v in st.vmas if v.status == LINKED)
         changed: Any = th.changed
         if changed is not True and (self._tree_changed or self._ptes_changed):
-            differs = view_differs(self.sym, st.vmas, st.ptes, vmas, self._parr)
+            differs = view_differs(self.sym, self.tid, st.vmas, st.ptes, vmas, self._parr)
             changed = SymBool(z3.Or(as_bool(changed), differs))
         result = simplify_value(self.result)
         locals_ = tuple(simplify_value(x) for x in locals_)
@@ -436,12 +436,18 @@ def _view_term(sym: SymModel, vmas: tuple[Vma, ...], p: z3.ExprRef) -> z3.ExprRe
     return body
 
 
-def view_differs(sym: SymModel, va: tuple[Vma, ...], pa: Any, vb: tuple[Vma, ...], pb: Any) -> z3.BoolRef:
-    p = z3.Const("w", sym.domain.sort)
-    return z3.Exists(
-        [p],
-        z3.Or(_view_term(sym, va, p) != _view_term(sym, vb, p), z3.Select(pa, p) != z3.Select(pb, p)),
-    )
+def view_differs(
+    sym: SymModel, tid: int, va: tuple[Vma, ...], pa: Any, vb: tuple[Vma, ...], pb: Any
+) -> z3.BoolRef:
+    """Some page looks different: ``∃ w. view_a(w) != view_b(w)``, with ``w`` a free
+    constant (one per thread, so equal changes give equal terms) rather than a quantifier.
+    A thread's ``changed`` is the disjunction over its steps, ``∃ w. d1(w) ∨ d2(w) …``,
+    which is ``(∃ w. d1) ∨ (∃ w. d2) …``. Satisfiable exactly when the existential is; its
+    negation is weaker than "no page differs", so a path that assumes nothing changed may be
+    explored needlessly, but a change is never missed (``changed`` is only ever needed
+    positively: "returned ENOMEM after changing something")."""
+    w = z3.Const(f"changed_T{tid}", sym.domain.sort)
+    return z3.Or(_view_term(sym, va, w) != _view_term(sym, vb, w), z3.Select(pa, w) != z3.Select(pb, w))
 
 
 # Primitives whose concrete code is their symbolic meaning too (it only compares addresses).

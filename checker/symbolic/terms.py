@@ -247,6 +247,7 @@ class Decider:
         self.conds: list[z3.BoolRef] = []
         self.queries = 0
         self._pushed = False
+        self._known: dict[int, tuple[z3.BoolRef, bool]] = {}
 
     def _sat(self, extra: z3.BoolRef) -> bool:
         if self.solver is None:
@@ -260,6 +261,15 @@ class Decider:
             self.solver.add(cond)
 
     def decide(self, cond: z3.BoolRef) -> bool:
+        key = cond.get_id()
+        known = self._known.get(key)
+        if known is not None:  # asked before on this path (sorted() asks the same pairs)
+            return known[1]
+        value = self._decide(cond)
+        self._known[key] = (cond, value)  # keeps the term alive: z3 reuses freed ids
+        return value
+
+    def _decide(self, cond: z3.BoolRef) -> bool:
         simple = z3.simplify(cond)
         if z3.is_true(simple):
             return True
