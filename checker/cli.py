@@ -1,7 +1,8 @@
 """The ``vmacheck`` command line (design.md §8).
 
 Exit status: 0 every checked property holds (or is proved); 1 a property is violated; 2 bad
-input (the one-line message names the problem); 3 a bound was hit before a verdict.
+input (the one-line message names the problem); 3 some verdict is unknown (a bound was hit,
+or an engine could not decide a property).
 """
 
 from __future__ import annotations
@@ -43,13 +44,15 @@ interleaving that breaks it.
 
 EPILOG = """\
 exit status: 0 all checked properties hold, 1 a property is violated, 2 bad input,
-3 a bound (--max-states, --timeout) was hit before a verdict.
+3 some verdict is unknown: a bound (--max-states, --timeout, --depth) was hit, or
+  the engine could not decide a property (the reason is printed).
 
 examples:
   vmacheck list
   vmacheck check downgrade-4.20 --scenario stack-below-growsdown --trace-dir out
   vmacheck check ./my_variant.py --property no_clobber
   vmacheck compare --markdown matrix.md
+  vmacheck check baseline-4.19 --engine symbolic --scenario map-fixed
   vmacheck show out/downgrade-4.20--stack-below-growsdown--no_clobber.json
 """
 
@@ -386,7 +389,9 @@ def _print_summary(out: Console, results: Sequence[CheckResult]) -> None:
     if bad:
         out.print(f"[bold red]{bad} of {total} verdicts violated[/] in {len(results)} run(s)")
     elif unknown:
-        out.print(f"[yellow]{unknown} of {total} verdicts unknown (bound hit)[/] in {len(results)} run(s)")
+        bounded = any(r.bound for r in results)
+        why = "a bound was hit" if bounded else "see the reasons above"
+        out.print(f"[yellow]{unknown} of {total} verdicts unknown ({why})[/] in {len(results)} run(s)")
     else:
         out.print(f"[green]all {total} verdicts hold[/] in {len(results)} run(s)")
 

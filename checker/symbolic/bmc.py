@@ -63,6 +63,7 @@ class Exploration:
     queries: int = 0
     seconds: float = 0.0
     timed_out: bool = False
+    bound: str | None = None  # which of --max-states / --timeout stopped the search
 
 
 SLACK = 6  # layers to search on for a counterexample that fits the scenario
@@ -79,7 +80,9 @@ class BoundedSearch:
         solver_timeout_ms: int = 60_000,
         timeout: float | None = None,
         progress: ProgressFn | None = None,
+        max_states: int | None = None,
     ) -> None:
+        self.max_states = max_states
         self.sm = sm
         self.props = list(props)
         self.depth = depth
@@ -139,7 +142,12 @@ class BoundedSearch:
             ex.depth = d
             nxt: dict[Any, Node] = {}
             for node in layer.values():
+                if self.max_states is not None and ex.states >= self.max_states:
+                    ex.bound = f"max-states {self.max_states:,}"
+                    ex.seconds = time.monotonic() - t0
+                    return ex
                 if self.timeout is not None and time.monotonic() - t0 > self.timeout:
+                    ex.bound = f"timeout {self.timeout:g} s"
                     ex.timed_out = True
                     ex.seconds = time.monotonic() - t0
                     return ex

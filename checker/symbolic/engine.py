@@ -52,7 +52,9 @@ class SymbolicCheck:
         solver_timeout: float = DEFAULT_SOLVER_TIMEOUT,
         timeout: float | None = None,
         progress: ProgressFn | None = None,
+        max_states: int | None = None,
     ) -> None:
+        self.max_states = max_states
         self.model = model
         self.props = list(props)
         self.depth = depth
@@ -79,6 +81,7 @@ class SymbolicCheck:
                 int(self.solver_timeout * 1000),
                 self.timeout,
                 self._progress,
+                self.max_states,
             )
             ex = search.run()
         except NotSymbolic as exc:
@@ -89,10 +92,8 @@ class SymbolicCheck:
             return CheckResult(m.variant.name, m.scenario.name, "symbolic", results, self._stats(None, t0))
         for p in self.props:
             results[p.name] = self._verdict(sm, p, ex)
-        bound = None
-        if ex.timed_out:
-            bound = f"timeout {self.timeout:g} s"
-        elif not ex.complete and any(r.verdict == UNKNOWN for r in results.values()):
+        bound = ex.bound
+        if bound is None and not ex.complete and any(r.verdict == UNKNOWN for r in results.values()):
             bound = f"depth {self.depth}"
         return CheckResult(m.variant.name, m.scenario.name, "symbolic", results, self._stats(ex, t0), bound)
 
@@ -110,8 +111,8 @@ class SymbolicCheck:
         where = f"{sm.domain.describe()} addresses"
         if p.name in ex.undecided:
             return PropertyResult(p.name, UNKNOWN, reason=ex.undecided[p.name])
-        if ex.timed_out:
-            return PropertyResult(p.name, UNKNOWN, reason=f"stopped by the timeout at depth {ex.depth}")
+        if ex.bound is not None:
+            return PropertyResult(p.name, UNKNOWN, reason=f"stopped by {ex.bound} at depth {ex.depth}")
         if not ex.complete:
             return PropertyResult(
                 p.name,
@@ -237,6 +238,7 @@ def _run(
             solver_timeout=getattr(opts, "solver_timeout", None) or DEFAULT_SOLVER_TIMEOUT,
             timeout=getattr(opts, "timeout", None),
             progress=progress,
+            max_states=getattr(opts, "max_states", None),
         ).run()
     except RecursionError as exc:
         raise VariantError(f"symbolic engine: {exc}") from exc
