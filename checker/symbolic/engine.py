@@ -39,6 +39,9 @@ from .terms import Domain, NotSymbolic
 
 DEFAULT_DEPTH = 60
 DEFAULT_SOLVER_TIMEOUT = 60.0
+# Per scenario, unless --timeout says otherwise: a proof over every layout can take far
+# longer than an explicit run (mremap-into-range: hours), and a check should end.
+DEFAULT_TIMEOUT = 300.0
 
 
 class SymbolicCheck:
@@ -112,7 +115,8 @@ class SymbolicCheck:
         if p.name in ex.undecided:
             return PropertyResult(p.name, UNKNOWN, reason=ex.undecided[p.name])
         if ex.bound is not None:
-            return PropertyResult(p.name, UNKNOWN, reason=f"stopped by {ex.bound} at depth {ex.depth}")
+            more = " (raise --timeout)" if ex.timed_out else ""
+            return PropertyResult(p.name, UNKNOWN, reason=f"stopped by {ex.bound} at depth {ex.depth}{more}")
         if not ex.complete:
             return PropertyResult(
                 p.name,
@@ -236,7 +240,7 @@ def _run(
             bits=getattr(opts, "bits", None),
             layout=getattr(opts, "layout", None) or "any",
             solver_timeout=getattr(opts, "solver_timeout", None) or DEFAULT_SOLVER_TIMEOUT,
-            timeout=getattr(opts, "timeout", None),
+            timeout=getattr(opts, "timeout", None) or DEFAULT_TIMEOUT,
             progress=progress,
             max_states=getattr(opts, "max_states", None),
         ).run()
