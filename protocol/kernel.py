@@ -534,16 +534,12 @@ class Kernel:
         self._event(ev.SEGV, "bad_area", page=addr, vma=self.linked_at(addr))
 
     # --- commit ------------------------------------------------------------------------------
-    def commit(self, locals_: tuple[object, ...], prog: Program) -> State:
-        """The successor state: this working copy frozen, with the thread advanced."""
+    def _advance(
+        self, locals_: tuple[object, ...], prog: Program
+    ) -> tuple[int, tuple[object, ...], frozenset[str] | None]:
+        """The thread's next pc, its locals after the step, and its snapshot."""
         st = self.state
         th = st.threads[self.tid]
-        vmas = st.vmas
-        if self._tree_changed:
-            vmas = tuple(sorted(self._vmas.values()))
-        ptes = tuple(self._ptes) if self._ptes is not None else st.ptes
-        pts = tuple(self._pts) if self._pts is not None else st.pts
-        threads = list(st.threads)
         if self.done:
             pc = th.pc
             # A returned syscall's locals are dead: keep its arguments only, so the vmas it
@@ -560,6 +556,19 @@ class Kernel:
             # The syscall takes effect once it holds mmap_sem: what was mapped then (before
             # this step, which may already change the tree) is what it may unmap (no_clobber).
             snapshot = frozenset(v.tag for v in st.vmas if v.status == LINKED)
+        return pc, locals_, snapshot
+
+    def commit(self, locals_: tuple[object, ...], prog: Program) -> State:
+        """The successor state: this working copy frozen, with the thread advanced."""
+        st = self.state
+        th = st.threads[self.tid]
+        vmas = st.vmas
+        if self._tree_changed:
+            vmas = tuple(sorted(self._vmas.values()))
+        ptes = tuple(self._ptes) if self._ptes is not None else st.ptes
+        pts = tuple(self._pts) if self._pts is not None else st.pts
+        threads = list(st.threads)
+        pc, locals_, snapshot = self._advance(locals_, prog)
         changed = th.changed
         if not changed and (self._tree_changed or self._ptes_changed):
             changed = page_view(st.vmas, st.ptes) != page_view(vmas, ptes)

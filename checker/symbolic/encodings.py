@@ -42,28 +42,6 @@ class Encoding:
         self.how = how
 
 
-def _paths(run: Callable[[], Any], solver: z3.Solver | None, assume: list[z3.BoolRef]) -> Found:
-    """Run ``run`` down every feasible path; the conditions of paths returning non-None."""
-    found: Found = []
-    pending: list[tuple[int, ...]] = [()]
-    while pending:
-        prefix = pending.pop()
-        dec = Decider(solver, prefix)
-        dec.conds = list(assume)
-        base = len(assume)
-        try:
-            with dec.active():
-                result = run()
-        except Infeasible:
-            result = None
-        # the assumptions are conditions but not decisions: drop them from the prefix logic
-        conds = dec.conds[base:]
-        pending.extend(dec.alternatives())
-        if result is not None:
-            found.append(z3.And(*assume, *conds) if assume or conds else z3.BoolVal(True))
-    return found
-
-
 def _forked(run: Callable[[], Found], solver: z3.Solver | None, assume: list[z3.BoolRef]) -> Found:
     """Run a hand encoding down every path of the Python code it calls (a syscall's
     ``unmaps`` range may depend on a symbolic argument), each result under its path."""
@@ -81,7 +59,7 @@ def _forked(run: Callable[[], Found], solver: z3.Solver | None, assume: list[z3.
             conds = []
         path = dec.conds[base:]
         pending.extend(dec.alternatives())
-        out.extend(z3.And(*path, c) if path else c for c in conds)
+        out.extend(z3.And(*assume, *path, c) for c in conds)
     return out
 
 
@@ -97,16 +75,21 @@ def hand(state: StateFn | None, step: StepFn | None, how: str) -> Encoding:
     return Encoding(state_fn if state else None, step_fn if step else None, how)
 
 
+def _found(violation: object) -> Found:
+    """A concrete hook's answer on one path: violated here (under the path), or not."""
+    return [z3.BoolVal(True)] if violation is not None else []
+
+
 def generic(prop: Property) -> Encoding:
     hooks = prop.hooks()
 
     def state_fn(sm: SymModel, st: State, solver: z3.Solver | None) -> Found:
-        return _paths(lambda: prop.check_state(sm.model, st), solver, [])
+        return _forked(lambda: _found(prop.check_state(sm.model, st)), solver, [])
 
     def step_fn(sm: SymModel, before: State, tr: SymTransition, solver: z3.Solver | None) -> Found:
         concrete = tuple(e for e in tr.events if not isinstance(e, SymEvent))
         ctr = _as_transition(tr, concrete)
-        return _paths(lambda: prop.check_step(sm.model, before, ctr), solver, [tr.guard])
+        return _forked(lambda: _found(prop.check_step(sm.model, before, ctr)), solver, [tr.guard])
 
     return Encoding(
         state_fn if "check_state" in hooks else None,

@@ -394,18 +394,7 @@ class SymKernel(Kernel):
         if self._tree_changed:
             vmas = tuple(sorted(self._vmas.values(), key=lambda v: v.id))
         threads = list(st.threads)
-        if self.done:
-            pc = th.pc
-            locals_ = locals_[: len(prog.params)] + (None,) * len(prog.local_names)
-        elif self.next_pc is not None:
-            pc = self.next_pc
-        else:
-            pc = th.pc + 1
-            if pc >= len(prog.steps):
-                raise VariantError(f"{prog.where(th.pc)}: falls off the end without ret()")
-        snapshot = th.snapshot
-        if snapshot is None and self.sem.holds(self.tid) is not None:
-            snapshot = frozenset(v.tag for v in st.vmas if v.status == LINKED)
+        pc, locals_, snapshot = self._advance(locals_, prog)
         changed: Any = th.changed
         if changed is not True and (self._tree_changed or self._ptes_changed):
             differs = view_differs(self.sym, self.tid, st.vmas, st.ptes, vmas, self._parr)
