@@ -40,8 +40,8 @@ from .terms import Domain, NotSymbolic
 DEFAULT_DEPTH = 60
 DEFAULT_SOLVER_TIMEOUT = 60.0
 # Per scenario, unless --timeout says otherwise: a proof over every layout can take far
-# longer than an explicit run (mremap-into-range: hours), and a check should end.
-DEFAULT_TIMEOUT = 300.0
+# longer than an explicit run (mremap-into-range: more than ten minutes), and a check should end.
+DEFAULT_TIMEOUT = 600.0
 
 
 class SymbolicCheck:
