@@ -77,6 +77,12 @@ def split_last(k: Any, t: Any) -> None:
         k.split_vma(last, t.sec_end, new_below=True)
     # vma = prev ? prev->vm_next : mm->mmap — through the prev carried across the gap
     t.vma = k.find_vma(t.prev.end) if t.prev else k.find_vma(0)
+    if not t.vma:
+        # Nothing after prev: the RFC would pass NULL to detach_vmas_to_be_unmapped (an
+        # oops). Only a prev made stale across the dropped lock gets here, and reading it
+        # was already reported (no_vma_use_after_free); end the unmap instead of crashing.
+        t.retval = 0
+        return k.goto("up_write")
 
 
 @munmap.step("detach_vmas_to_be_unmapped")
