@@ -197,8 +197,10 @@ class SymModel:
                     nxt = state._replace(sem=k.sem)
                 except Infeasible:
                     nxt = None
-                except (VariantError, NotSymbolic):
+                except VariantError:
                     raise
+                except NotSymbolic as exc:
+                    raise NotSymbolic(f"{prog.where(th.pc)}: {exc}") from exc
                 except RecursionError:
                     raise
                 except Exception as exc:

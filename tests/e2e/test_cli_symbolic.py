@@ -121,3 +121,16 @@ def test_bad_symbolic_options(capsys: pytest.CaptureFixture[str], option: str, v
     _, err = capsys.readouterr()
     assert option in err
     assert "Traceback" not in err
+
+
+def test_step_not_executable_symbolically(capsys: pytest.CaptureFixture[str]) -> None:
+    path = Path(__file__).resolve().parents[1] / "checker" / "variants" / "page_loop.py"
+    code, out, _ = run(capsys, "check", str(path), "-s", "access-split-vma", "-q", "--no-traces")
+    assert code == 0  # concretely the loop is harmless
+    code, out, err = run(
+        capsys, "check", str(path), "--engine", "symbolic", "-s", "access-split-vma", "-q", "--no-traces"
+    )
+    assert code == 3
+    assert "not symbolically executable" in out
+    assert "step 'find_vma'" in out and "page_loop.py" in out
+    assert "Traceback" not in out + err

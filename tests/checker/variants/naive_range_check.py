@@ -8,6 +8,7 @@ Only the ``find_vma`` step differs from the shipped baseline; the others are its
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from typing import Any
 
 from protocol import Variant
@@ -28,8 +29,9 @@ def find_vma(k: Any, t: Any) -> None:
 
 munmap = baseline_4_19.VARIANT.program("munmap").adopt("naive-range-check")
 munmap.steps = list(munmap.steps)
+munmap.file = __file__  # error messages point here, at the step this file replaces
 munmap.steps[munmap.index["find_vma"]] = dataclasses.replace(
-    munmap.steps[munmap.index["find_vma"]], fn=find_vma
+    munmap.steps[munmap.index["find_vma"]], fn=find_vma, line=inspect.getsourcelines(find_vma)[1]
 )
 
 VARIANT = Variant(
