@@ -188,6 +188,15 @@ class BoundedSearch:
                 if fits is not None:
                     self._record(ex, Found(name, node, None, cond, fits))
                     break
+        if all(th.done for th in node.state.threads):
+            for name, enc in self.encodings.items():
+                if not self._open(ex, name) or enc.final is None:
+                    continue
+                for cond in enc.final(sm, node.state, solver):
+                    fits = self._check(solver, ex, name, cond)
+                    if fits is not None:
+                        self._record(ex, Found(name, node, None, cond, fits))
+                        break
         trs = sm.successors(node.state, solver)
         ex.transitions += len(trs)
         for tr in trs:

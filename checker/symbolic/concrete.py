@@ -56,8 +56,24 @@ def lift(sm: SymModel, state: State) -> tuple[State, list[z3.BoolRef]]:
         if g != 0:
             tbody = z3.If(i == d.const(index), g, tbody)
     pts = z3.Lambda([i], tbody)
+
+    def param(tid: int, name: str, x: object) -> object:
+        # A syscall's arguments are the model's own variables (T0.start, ...), so that
+        # terms built from them elsewhere (the reference executions) mean the same values.
+        var = sm.variables.get(f"T{tid}.{name}")
+        if var is None or not isinstance(x, int) or isinstance(x, bool):
+            return local(x)
+        eqs.append(var.term == d.const(x))
+        return var
+
     threads = tuple(
-        th._replace(locals=tuple(local(x) for x in th.locals), result=th.result) for th in state.threads
+        th._replace(
+            locals=tuple(
+                param(tid, n, x) if n in prog.params else local(x) for n, x in zip(prog.names, th.locals)
+            ),
+            result=th.result,
+        )
+        for tid, (th, prog) in enumerate(zip(state.threads, sm.model.programs))
     )
     eqs.append(sm.task_size.term == d.const(sm.model.pages))
     return State(vmas, state.map_count, ptes, pts, state.sem, threads), eqs  # type: ignore[arg-type]

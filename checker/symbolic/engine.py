@@ -211,6 +211,8 @@ def _replay(
         last = i == len(schedule) - 1
         if last or True:
             v = prop.check_step(model, before, tr) or prop.check_state(model, state)
+            if v is None and last and all(th.done for th in state.threads):
+                v = prop.check_final(model, state)
             if v is not None:
                 return start, path, v
     if not schedule:
