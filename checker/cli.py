@@ -393,7 +393,13 @@ def _print_summary(out: Console, results: Sequence[CheckResult]) -> None:
         why = "a bound was hit" if bounded else "see the reasons above"
         out.print(f"[yellow]{unknown} of {total} verdicts unknown ({why})[/] in {len(results)} run(s)")
     else:
-        out.print(f"[green]all {total} verdicts hold[/] in {len(results)} run(s)")
+        proved = sum(1 for r in results for p in r.properties.values() if p.verdict == PROVED)
+        if proved == total:
+            out.print(f"[bold green]all {total} verdicts proved[/] in {len(results)} run(s)")
+        elif proved:
+            out.print(f"[green]all {total} verdicts hold ({proved} proved)[/] in {len(results)} run(s)")
+        else:
+            out.print(f"[green]all {total} verdicts hold[/] in {len(results)} run(s)")
 
 
 ABBREV = {
