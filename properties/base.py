@@ -48,6 +48,10 @@ class Property:
 
     name: str = ""
     summary: str = ""
+    # True when the hooks read only vmas, threads, mmap_sem and vma-level events (never PTEs
+    # or page tables page by page): then the symbolic engine runs them as they are, over
+    # symbolic addresses (docs/symbolic.md).
+    symbolic_hooks: bool = False
 
     def violation(self, message: str, **where: Any) -> Violation:
         return Violation(self.name, message, **where)

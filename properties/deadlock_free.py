@@ -17,6 +17,7 @@ from .base import Property, Violation
 class DeadlockFree(Property):
     name = "deadlock_free"
     summary = "no reachable state where unfinished threads all wait"
+    symbolic_hooks = True
 
     def check_stuck(self, model: Model, state: State) -> Violation | None:
         waiting = [

@@ -16,6 +16,7 @@ from .base import Property, Violation
 class DocumentedErrno(Property):
     name = "documented_errno"
     summary = "only errnos the man page documents"
+    symbolic_hooks = True
 
     def check_step(self, model: Model, before: State, tr: Transition) -> Violation | None:
         th = tr.state.threads[tr.tid]

@@ -20,6 +20,7 @@ KINDS = (LOCK_REQUIRED, LOCK_MISUSE, RETURN_LOCKED)
 class LockDiscipline(Property):
     name = "lock_discipline"
     summary = "each primitive holds the lock it requires"
+    symbolic_hooks = True
 
     def check_step(self, model: Model, before: State, tr: Transition) -> Violation | None:
         for e in tr.events:

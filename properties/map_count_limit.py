@@ -26,6 +26,7 @@ from .base import Property, Violation, vma_name
 class MapCountLimit(Property):
     name = "map_count_limit"
     summary = "map_count <= max_map_count + 1; ENOMEM means nothing changed"
+    symbolic_hooks = True
 
     def check_state(self, model: Model, state: State) -> Violation | None:
         if state.sem.writer == NO_THREAD and state.map_count > model.max_map_count + 1:

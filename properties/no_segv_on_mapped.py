@@ -20,6 +20,7 @@ from .base import Property, Violation, vma_name
 class NoSegvOnMapped(Property):
     name = "no_segv_on_mapped"
     summary = "an access to a mapped page outside any unmap in progress never gets SIGSEGV"
+    symbolic_hooks = True
 
     def check_step(self, model: Model, before: State, tr: Transition) -> Violation | None:
         for e in tr.events:

@@ -18,6 +18,7 @@ from .base import Property, Violation, vma_name
 class NoVmaUseAfterFree(Property):
     name = "no_vma_use_after_free"
     summary = "no thread dereferences a vma another thread detached or freed"
+    symbolic_hooks = True
 
     def check_step(self, model: Model, before: State, tr: Transition) -> Violation | None:
         for e in tr.events:

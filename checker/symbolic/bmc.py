@@ -29,7 +29,7 @@ import z3
 from properties.base import Property
 from protocol.state import State
 
-from .encodings import ENGINE_JUDGED, Encoding, encoding_for
+from .encodings import Encoding, encoding_for
 from .kernel import SymModel, SymTransition, state_key
 
 
@@ -94,7 +94,6 @@ class BoundedSearch:
             enc = encoding_for(p)
             if enc is not None:
                 self.encodings[p.name] = enc
-        self.judge_stuck = [p.name for p in self.props if p.name in ENGINE_JUDGED]
 
     def _solver(self) -> z3.Solver:
         s = z3.Solver()
@@ -137,7 +136,7 @@ class BoundedSearch:
         solver = self._solver()
         init = Node(self.sm.initial_state(), z3.BoolVal(True), 0)
         layer: dict[Any, Node] = {state_key(init.state): init}
-        pending = set(self.encodings) | set(self.judge_stuck)
+        pending = set(self.encodings)
         for d in range(self.depth + 1):
             ex.depth = d
             nxt: dict[Any, Node] = {}
@@ -209,13 +208,16 @@ class BoundedSearch:
                         self._record(ex, Found(name, node, tr, cond, fits))
                         break
         if any(not th.done for th in node.state.threads):
-            for name in self.judge_stuck:
-                if not self._open(ex, name):
+            # stuck where no path of any step is feasible: the stuck hooks judge it there
+            stuck = z3.Not(z3.Or(*[tr.guard for tr in trs])) if trs else z3.BoolVal(True)
+            for name, enc in self.encodings.items():
+                if not self._open(ex, name) or enc.stuck is None:
                     continue
-                stuck = z3.Not(z3.Or(*[tr.guard for tr in trs])) if trs else z3.BoolVal(True)
-                fits = self._check(solver, ex, name, stuck)
-                if fits is not None:
-                    self._record(ex, Found(name, node, None, stuck, fits))
+                for cond in enc.stuck(sm, node.state, stuck, solver):
+                    fits = self._check(solver, ex, name, cond)
+                    if fits is not None:
+                        self._record(ex, Found(name, node, None, cond, fits))
+                        break
         if d == self.depth:
             if trs:
                 nxt[("beyond",)] = node  # marks the frontier as not empty

@@ -8,8 +8,9 @@ violation condition is the disjunction of the paths that return a violation. A p
 reads PTEs or page-table pages page by page gets a hand encoding here, over the PTE and
 page-table arrays, with an existential witness page (``∃ p. …``) that z3 instantiates.
 
-A property with neither has no symbolic encoding yet: the symbolic engine reports it
-``unknown`` and says so. Encodings are tested against the concrete properties on concrete
+Which kind is the property's to say: ``Property.symbolic_hooks`` marks hooks that can run as
+they are. A property with neither has no symbolic encoding yet: the symbolic engine reports
+it ``unknown`` and says so. Encodings are tested against the concrete properties on concrete
 states (tests/checker/test_symbolic_agreement.py).
 """
 
@@ -23,15 +24,16 @@ import z3
 
 from properties.base import Property
 from protocol import events as ev
-from protocol.state import DETACHED, FREED, LINKED, NO_THREAD, VM_DEAD, State, Vma
+from protocol.state import FREED, LINKED, NO_THREAD, VM_DEAD, State, Vma
 
 from .kernel import FREE_PT_RANGE, ZAP_RANGE, SymEvent, SymModel, SymTransition
-from .terms import Decider, Infeasible, NotSymbolic, SymBool, SymInt, as_bool, le, lt
+from .terms import Decider, Infeasible, SymInt, as_bool, le, lt
 
 Found = list[z3.BoolRef]  # violation conditions (any one satisfiable: violated)
 
 StateFn = Callable[[SymModel, State, z3.Solver | None], Found]
 StepFn = Callable[[SymModel, State, SymTransition, z3.Solver | None], Found]
+StuckFn = Callable[[SymModel, State, z3.BoolRef, z3.Solver | None], Found]
 
 
 class Encoding:
@@ -43,11 +45,13 @@ class Encoding:
         step: StepFn | None = None,
         how: str = "",
         final: StateFn | None = None,
+        stuck: StuckFn | None = None,
     ) -> None:
         self.state = state
         self.step = step
         self.how = how
         self.final = final  # judged where every thread has returned
+        self.stuck = stuck  # judged where no step can run: (model, state, stuck condition)
 
 
 def _forked(run: Callable[[], Found], solver: z3.Solver | None, assume: list[z3.BoolRef]) -> Found:
@@ -94,6 +98,12 @@ def generic(prop: Property) -> Encoding:
     def state_fn(sm: SymModel, st: State, solver: z3.Solver | None) -> Found:
         return _forked(lambda: _found(prop.check_state(sm.model, st)), solver, [])
 
+    def final_fn(sm: SymModel, st: State, solver: z3.Solver | None) -> Found:
+        return _forked(lambda: _found(prop.check_final(sm.model, st)), solver, [])
+
+    def stuck_fn(sm: SymModel, st: State, stuck: z3.BoolRef, solver: z3.Solver | None) -> Found:
+        return _forked(lambda: _found(prop.check_stuck(sm.model, st)), solver, [stuck])
+
     def step_fn(sm: SymModel, before: State, tr: SymTransition, solver: z3.Solver | None) -> Found:
         concrete = tuple(e for e in tr.events if not isinstance(e, SymEvent))
         ctr = _as_transition(tr, concrete)
@@ -103,6 +113,8 @@ def generic(prop: Property) -> Encoding:
         state_fn if "check_state" in hooks else None,
         step_fn if "check_step" in hooks else None,
         "its own hooks, run over symbolic values",
+        final_fn if "check_final" in hooks else None,
+        stuck_fn if "check_stuck" in hooks else None,
     )
 
 
@@ -313,7 +325,9 @@ def _linearizable_final(sm: SymModel, st: State, solver: z3.Solver | None) -> Fo
     return [z3.And(*[z3.Not(z3.And(c, _same_outcome(sm, st, ref))) for c, ref in _reference_finals(sm)])]
 
 
-# --- the table ------------------------------------------------------------------------------
+# --- the hand encodings ----------------------------------------------------------------------
+# Properties that read PTEs or page tables page by page: their encodings read the symbolic
+# arrays, which only this package knows, so they live here rather than in properties/.
 HAND = {
     "vma_consistency": hand(_vma_consistency_state, None, "PTE and page-table arrays, witness page"),
     "no_clobber": hand(None, _no_clobber_step, "zapped ranges, witness page"),
@@ -322,38 +336,13 @@ HAND = {
         None, None, "final states against the reference's serial finals", _linearizable_final
     ),
 }
-# Properties whose hooks read only vmas, threads, mmap_sem and vma-level events: their own
-# code is their symbolic meaning (deadlock_free is judged by the engine: a stuck state).
-GENERIC = (
-    "map_count_limit",
-    "no_segv_on_mapped",
-    "no_vma_use_after_free",
-    "lock_discipline",
-    "documented_errno",
-)
-ENGINE_JUDGED = ("deadlock_free",)
-NOT_YET: dict[str, str] = {}
 
 
 def encoding_for(prop: Property) -> Encoding | None:
+    """The property's hand encoding, else its own hooks if it says they can run over
+    symbolic values (``Property.symbolic_hooks``), else none."""
     if prop.name in HAND:
         return HAND[prop.name]
-    if prop.name in GENERIC:
+    if prop.symbolic_hooks:
         return generic(prop)
     return None
-
-
-def why_not(prop: Property) -> str:
-    return NOT_YET.get(prop.name, "property has no symbolic encoding yet")
-
-
-__all__ = [
-    "Encoding",
-    "encoding_for",
-    "why_not",
-    "ENGINE_JUDGED",
-    "NotSymbolic",
-    "SymBool",
-    "as_bool",
-    "DETACHED",
-]

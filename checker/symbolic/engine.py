@@ -33,7 +33,7 @@ from ..explicit import ProgressFn
 from ..result import HOLDS, PROVED, UNKNOWN, VIOLATED, CheckResult, PropertyResult, Stats
 from ..trace import build_trace
 from .bmc import BoundedSearch, Exploration, Found, schedule_for
-from .encodings import ENGINE_JUDGED, encoding_for, why_not
+from .encodings import encoding_for
 from .kernel import SymModel
 from .terms import Domain, NotSymbolic
 
@@ -106,8 +106,8 @@ class SymbolicCheck:
         return Stats(ex.states, ex.transitions, ex.depth, time.monotonic() - t0, _peak_mb())
 
     def _verdict(self, sm: SymModel, p: Property, ex: Exploration) -> PropertyResult:
-        if encoding_for(p) is None and p.name not in ENGINE_JUDGED:
-            return PropertyResult(p.name, UNKNOWN, reason=why_not(p))
+        if encoding_for(p) is None:
+            return PropertyResult(p.name, UNKNOWN, reason="property has no symbolic encoding yet")
         found = ex.found.get(p.name)
         if found is not None:
             return self._counterexample(sm, p, found)
@@ -209,12 +209,11 @@ def _replay(
         path.append(tr)
         state = tr.state
         last = i == len(schedule) - 1
-        if last or True:
-            v = prop.check_step(model, before, tr) or prop.check_state(model, state)
-            if v is None and last and all(th.done for th in state.threads):
-                v = prop.check_final(model, state)
-            if v is not None:
-                return start, path, v
+        v = prop.check_step(model, before, tr) or prop.check_state(model, state)
+        if v is None and last and all(th.done for th in state.threads):
+            v = prop.check_final(model, state)
+        if v is not None:
+            return start, path, v
     if not schedule:
         v = prop.check_state(model, state)
         if v is not None:
