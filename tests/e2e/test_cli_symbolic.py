@@ -9,6 +9,11 @@ from pathlib import Path
 import pytest
 
 from checker.cli import main
+from checker.explicit import Search
+from properties import shipped as shipped_properties
+from protocol import Model
+from protocol.scenarios import shipped as shipped_scenarios
+from protocol.variants import shipped as shipped_variants
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -38,8 +43,15 @@ def test_race_found_and_shown(capsys: pytest.CaptureFixture[str], tmp_path: Path
         "-q",
     )
     assert code == 1
-    assert "VIOLATED  no_clobber" in out and "(10 steps)" in out
-    assert "(12 steps)" in out
+    # the same shortest counterexamples as the explicit engine finds
+    explicit = Search(
+        Model(shipped_variants()["downgrade-4.20"], shipped_scenarios()["stack-below-growsdown"]),
+        [shipped_properties()[n] for n in ("no_clobber", "no_pt_use_after_free")],
+    ).run()
+    for name in ("no_clobber", "no_pt_use_after_free"):
+        length = explicit.properties[name].trace_length
+        assert length is not None
+        assert any(f"VIOLATED  {name}" in line and f"({length} steps)" in line for line in out.splitlines())
     trace = tmp_path / "downgrade-4.20--stack-below-growsdown--no_pt_use_after_free.json"
     data = json.loads(trace.read_text())
     assert data["engine"] == "symbolic"
