@@ -232,11 +232,7 @@ class SymLocals(Locals):
                 raise VariantError(f"{self._prog.where(self._pc)}: parameter '{name}' is read-only")
             self._vals[i] = value
             return
-        if isinstance(value, PtRef) and any(isinstance(x, SymInt) for x in value):
-            i = self._slot(name)
-            self._vals[i] = value
-            return
-        super().__setattr__(name, value)
+        super().__setattr__(name, value)  # PtRef with symbolic fields is allowed there too
 
 
 class SymKernel(Kernel):

@@ -60,11 +60,6 @@ def _coerce(value: Any, like: z3.ExprRef) -> z3.ExprRef:
     raise TypeError(f"cannot combine a symbolic number with {type(value).__name__}")
 
 
-def term_of(value: Any, like: z3.ExprRef) -> z3.ExprRef:
-    """``value`` (a Python int or a :class:`SymInt`) as a z3 term of ``like``'s sort."""
-    return _coerce(value, like)
-
-
 class SymInt:
     """A symbolic integer (an address, a length, a page-table generation)."""
 
