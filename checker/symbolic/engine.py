@@ -6,7 +6,9 @@ Verdicts (see docs/symbolic.md):
   when the values fit the scenario's own layout and arguments, the counterexample is
   replayed on the explicit model and reported as an ordinary schema-1 trace;
 - ``proved``: every path of every interleaving ended within the depth bound and none
-  violates the property, for every value of the variables (``--layout any``);
+  violates the property, for every value of the variables (``--layout any``); or an
+  inductive invariant inferred by :mod:`checker.symbolic.houdini` excludes every violation,
+  for paths of any length (``--proof``);
 - ``holds``: the same, with the variables pinned to the scenario's values
   (``--layout scenario``: the explicit engine's model, checked symbolically);
 - ``unknown``: the depth bound cut paths off, z3 gave up, or the property or a step has no
@@ -32,6 +34,7 @@ from ..engines import Engine, register
 from ..explicit import ProgressFn
 from ..result import HOLDS, PROVED, UNKNOWN, VIOLATED, CheckResult, PropertyResult, Stats
 from ..trace import build_trace
+from . import houdini
 from .bmc import BoundedSearch, Exploration, Found, schedule_for
 from .encodings import encoding_for
 from .kernel import SymModel
@@ -56,8 +59,10 @@ class SymbolicCheck:
         timeout: float | None = None,
         progress: ProgressFn | None = None,
         max_states: int | None = None,
+        proof: str = "auto",
     ) -> None:
         self.max_states = max_states
+        self.proof = proof
         self.model = model
         self.props = list(props)
         self.depth = depth
@@ -75,18 +80,35 @@ class SymbolicCheck:
         t0 = time.monotonic()
         m = self.model
         results: dict[str, PropertyResult] = {}
+        deadline = None if self.timeout is None else t0 + self.timeout
         try:
             sm = SymModel(m, Domain(self.bits), pinned=self.layout == "scenario")
+            induced: dict[str, str] = {}
+            why_not: dict[str, str] = {}
+            bmc_props = self.props
+            if self.proof == "invariant" and not sm.pinned:
+                # prove first; BMC then only looks for counterexamples to what is left
+                induced, why_not = self._induction(sm, self.props, deadline)
+                bmc_props = [p for p in self.props if p.name not in induced]
             search = BoundedSearch(
                 sm,
-                self.props,
+                bmc_props,
                 self.depth,
                 int(self.solver_timeout * 1000),
-                self.timeout,
+                None if deadline is None else max(1.0, deadline - time.monotonic()),
                 self._progress,
                 self.max_states,
             )
             ex = search.run()
+            # only the depth bound, not a time or state bound: a model BMC cannot search in
+            # time is one whose invariant takes longer still (docs/symbolic.md)
+            if self.proof == "auto" and not sm.pinned and not ex.complete and ex.bound is None:
+                open_ = [p for p in self.props if p.name not in ex.found and encoding_for(p) is not None]
+                if open_:
+                    # BMC could not exhaust the paths: try an inductive invariant, with a
+                    # time budget of its own (BMC may have used all of --timeout)
+                    budget = None if self.timeout is None else time.monotonic() + self.timeout
+                    induced, why_not = self._induction(sm, open_, budget)
         except NotSymbolic as exc:
             for p in self.props:
                 results[p.name] = PropertyResult(
@@ -94,11 +116,38 @@ class SymbolicCheck:
                 )
             return CheckResult(m.variant.name, m.scenario.name, "symbolic", results, self._stats(None, t0))
         for p in self.props:
-            results[p.name] = self._verdict(sm, p, ex)
+            if p.name in induced and p.name not in ex.found:
+                results[p.name] = PropertyResult(p.name, PROVED, reason=induced[p.name])
+                continue
+            res = self._verdict(sm, p, ex)
+            if res.verdict == UNKNOWN and p.name in why_not:
+                res.reason = f"{res.reason}; no inductive invariant either: {why_not[p.name]}"
+            results[p.name] = res
         bound = ex.bound
         if bound is None and not ex.complete and any(r.verdict == UNKNOWN for r in results.values()):
             bound = f"depth {self.depth}"
+        if all(r.verdict != UNKNOWN for r in results.values()):
+            bound = None
         return CheckResult(m.variant.name, m.scenario.name, "symbolic", results, self._stats(ex, t0), bound)
+
+    def _induction(
+        self, sm: SymModel, props: Sequence[Property], deadline: float | None
+    ) -> tuple[dict[str, str], dict[str, str]]:
+        """Properties proved by an inferred inductive invariant (how), and why not the rest."""
+        out = houdini.prove(
+            sm,
+            props,
+            deadline,
+            solver_timeout_ms=int(self.solver_timeout * 1000),
+            pages=self.proof == "invariant",
+        )
+        where = f"{sm.domain.describe()} addresses"
+        proved = {
+            name: f"{how}: holds on paths of every length, for every layout of the scenario's"
+            f" {len(sm.initial_vmas)} vmas, every argument and every TASK_SIZE ({where})"
+            for name, how in out.proved.items()
+        }
+        return proved, dict(out.unproved)
 
     def _stats(self, ex: Exploration | None, t0: float) -> Stats:
         if ex is None:
@@ -244,6 +293,7 @@ def _run(
             timeout=getattr(opts, "timeout", None) or DEFAULT_TIMEOUT,
             progress=progress,
             max_states=getattr(opts, "max_states", None),
+            proof=getattr(opts, "proof", None) or "auto",
         ).run()
     except RecursionError as exc:
         raise VariantError(f"symbolic engine: {exc}") from exc
@@ -282,6 +332,15 @@ def _arguments(group: argparse._ArgumentGroup) -> None:
         choices=("any", "scenario"),
         help="symbolic: 'any' (default) checks every layout of the scenario's vmas, every argument"
         " and TASK_SIZE; 'scenario' pins them to the scenario's values (the explicit engine's model)",
+    )
+    group.add_argument(
+        "--proof",
+        choices=("auto", "paths", "invariant"),
+        help="symbolic, with --layout any: how to prove. 'paths': only by exhausting every path"
+        " within --depth; 'auto' (default): that, and when paths remain, infer an inductive"
+        " invariant (Houdini) to prove properties for paths of any length; 'invariant': infer the"
+        " invariant first, with quantified atoms about pages too (slower), then search"
+        " counterexamples to what it does not prove",
     )
     group.add_argument(
         "--solver-timeout",

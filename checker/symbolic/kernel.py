@@ -90,6 +90,8 @@ class SymModel:
         self.task_size = self.domain.var("TASK_SIZE")
         self.pt_span = model.pt_span
         self.variables: dict[str, SymInt] = {"TASK_SIZE": self.task_size}
+        # None: a step that raises is an error; a list: its path is recorded there instead
+        self.faults: list[Fault] | None = None
         self.constraints: list[z3.BoolRef] = []
         self.scenario_values: list[z3.BoolRef] = []  # the scenario's own values
         self._build()
@@ -197,18 +199,31 @@ class SymModel:
                     nxt = state._replace(sem=k.sem)
                 except Infeasible:
                     nxt = None
-                except VariantError:
-                    raise
-                except NotSymbolic as exc:
-                    raise NotSymbolic(f"{prog.where(th.pc)}: {exc}") from exc
                 except RecursionError:
                     raise
                 except Exception as exc:
-                    raise NotSymbolic(f"{prog.where(th.pc)}: {type(exc).__name__}: {exc}") from exc
+                    if self.faults is None:
+                        if isinstance(exc, VariantError):
+                            raise
+                        why = str(exc) if isinstance(exc, NotSymbolic) else f"{type(exc).__name__}: {exc}"
+                        raise NotSymbolic(f"{prog.where(th.pc)}: {why}") from exc
+                    # a proof engine runs steps from states no run may reach: it records
+                    # the path and proves later that no reachable state takes it
+                    self.faults.append(Fault(tid, step.label, dec.guard(), f"{prog.where(th.pc)}: {exc}"))
+                    nxt = None
             pending.extend(dec.alternatives())
             if nxt is not None:
                 out.append(SymTransition(tid, step.label, step.kernel, dec.guard(), nxt, tuple(k.events)))
         return out
+
+
+class Fault(NamedTuple):
+    """A path of a step that raised (a model error, or code that cannot run symbolically)."""
+
+    tid: int
+    label: str
+    guard: z3.BoolRef
+    message: str
 
 
 class SymTransition(NamedTuple):

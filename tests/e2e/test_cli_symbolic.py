@@ -116,15 +116,25 @@ def test_depth_bound_gives_unknown(capsys: pytest.CaptureFixture[str]) -> None:
         "access-split-vma",
         "--depth",
         "3",
+        "--proof",
+        "paths",
         "-q",
     )
     assert code == 3
     assert "raise --depth" in out
+    assert "inductive invariant" not in out  # --proof paths: no invariant was tried
 
 
 @pytest.mark.parametrize(
     "option,value",
-    [("--depth", "0"), ("--depth", "x"), ("--bits", "32"), ("--layout", "some"), ("--solver-timeout", "-1")],
+    [
+        ("--depth", "0"),
+        ("--depth", "x"),
+        ("--bits", "32"),
+        ("--layout", "some"),
+        ("--solver-timeout", "-1"),
+        ("--proof", "magic"),
+    ],
 )
 def test_bad_symbolic_options(capsys: pytest.CaptureFixture[str], option: str, value: str) -> None:
     with pytest.raises(SystemExit) as exc:

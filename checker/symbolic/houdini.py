@@ -1,0 +1,394 @@
+"""Unbounded proofs by inductive invariants, inferred Houdini-style over skeleton locations.
+
+BMC proves a property only by exhausting every path, which fails for a loop whose count is
+symbolic (zap a range one page per step: ``len`` iterations, any ``len``). This module proves
+properties for paths of *every* length.
+
+A *location* is a skeleton (:mod:`checker.symbolic.skeleton`): the discrete part of a state
+(program counters, mmap_sem, which vmas exist, concrete locals), its numbers left open as
+fresh variables. Each location carries a candidate invariant: a conjunction of atoms over its
+numbers, the initial variables (ghosts: every vma bound, argument, TASK_SIZE) and 0 —
+``a <= b`` and ``a < b`` for every ordered pair, and ``b`` / ``not b`` for each boolean.
+
+Houdini's fixpoint (Flanagan & Leino, 2001) removes atoms until the invariant is inductive:
+
+- the initial state satisfies the initial location's invariant;
+- from every state satisfying a location's invariant, every feasible path of every step
+  (run symbolically from the location's variables, exactly as BMC runs it) leads to a state
+  satisfying its destination's invariant.
+
+Atoms are removed by counterexample: when z3 finds a post-state that breaks the conjunction,
+every atom false in that model goes. A location is (re)explored when its invariant weakens;
+new locations start with every atom. The result is an inductive invariant per location, so
+it holds in every reachable state, of any depth, for every value of the variables.
+
+A property is then **proved** if no state satisfying its location's invariant violates it
+(the property's encoding, the same as BMC's, is unsatisfiable under the invariant); and no
+step *raises* (a model error) from a state the invariant allows. What the invariant cannot
+express is never proved: facts about PTEs page by page would need quantifiers (``every
+mapped page lies in a vma``), so properties judged on pages are usually left unknown here.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import z3
+
+from properties.base import Property
+from protocol.state import FREED, LINKED, State
+
+from .encodings import Encoding, encoding_for
+from .kernel import SymModel, SymTransition
+from .skeleton import fill, holes, split
+from .terms import SymInt, le, lt
+
+
+class GaveUp(Exception):
+    """The inference passed a bound (locations, time) or z3 answered unknown."""
+
+
+@dataclass
+class Location:
+    id: int
+    key: Any
+    vars: list[z3.ExprRef]
+    state: State
+    atoms: dict[int, z3.BoolRef]  # candidate id -> atom over vars and ghosts
+    explored: bool = False
+    trs: list[SymTransition] = field(default_factory=list)
+    dsts: list[int] = field(default_factory=list)
+    faults: list[str] = field(default_factory=list)
+    pages: dict[str, z3.BoolRef] = field(default_factory=dict)  # quantified page atoms
+
+    def invariant(self) -> z3.BoolRef:
+        return z3.And(*self.atoms.values()) if self.atoms else z3.BoolVal(True)
+
+    def full(self) -> z3.BoolRef:
+        return z3.And(self.invariant(), *self.pages.values())
+
+
+@dataclass
+class Outcome:
+    proved: dict[str, str] = field(default_factory=dict)  # property -> how
+    unproved: dict[str, str] = field(default_factory=dict)  # property -> why not
+    locations: int = 0
+    atoms: int = 0
+    queries: int = 0
+    seconds: float = 0.0
+
+
+def _atoms(sm: SymModel, vars_: list[z3.ExprRef], ghosts: list[z3.ExprRef]) -> dict[int, z3.BoolRef]:
+    nums = [v for v in vars_ if not z3.is_array(v) and not z3.is_bool(v)]
+    terms = nums + ghosts + [sm.domain.const(0)]
+    out: list[z3.BoolRef] = []
+    for i, a in enumerate(terms):
+        for j, b in enumerate(terms):
+            if i == j or (i >= len(nums) and j >= len(nums)):
+                continue  # relations among the ghosts are the initial condition's business
+            out += [le(SymInt(a), SymInt(b)), lt(SymInt(a), SymInt(b))]
+    for v in vars_:
+        if z3.is_bool(v):
+            out += [v, z3.Not(v)]
+    return dict(enumerate(out))
+
+
+def _page_atoms(sm: SymModel, st: State) -> dict[str, z3.BoolRef]:
+    """Quantified atoms about pages: every PTE lies in a vma of its mapping, every
+    page-table page lies under a vma, every PTE sits in an allocated page table — over the
+    linked vmas, or the vmas not yet freed (an unmap in flight holds detached ones)."""
+    ptes, pts = st.ptes, st.pts
+    if not (isinstance(ptes, z3.ExprRef) and isinstance(pts, z3.ExprRef)):
+        return {}
+    d = sm.domain
+    p = z3.Const("page", d.sort)
+    i = z3.Const("table", d.sort)
+    page, index = SymInt(p), SymInt(i)
+    pte = z3.Select(ptes, p)
+    out: dict[str, z3.BoolRef] = {}
+    groups = {
+        "linked": [v for v in st.vmas if v.status == LINKED],
+        "held": [v for v in st.vmas if v.status != FREED],
+    }
+    for name, vmas in groups.items():
+        ins = [z3.And(le(v.start, page), lt(page, v.end), pte == sm.code(v.tag)) for v in vmas]
+        out[f"pte_in_{name}"] = z3.ForAll(
+            [p], z3.Implies(pte != 0, z3.Or(*ins) if ins else z3.BoolVal(False))
+        )
+        under = [sm._overlaps_table(v, index) for v in vmas]
+        fits = lt(index * sm.pt_span, (index + 1) * sm.pt_span) if d.bits is not None else z3.BoolVal(True)
+        out[f"table_under_{name}"] = z3.ForAll(
+            [i],
+            z3.Implies(z3.And(z3.Select(pts, i) > 0, fits), z3.Or(*under) if under else z3.BoolVal(False)),
+        )
+    table = (page // sm.pt_span).term
+    out["pte_has_table"] = z3.ForAll([p], z3.Implies(pte != 0, z3.Select(pts, table) > 0))
+    return out
+
+
+class Houdini:
+    def __init__(
+        self,
+        sm: SymModel,
+        props: Sequence[Property],
+        max_locations: int = 2_000,
+        deadline: float | None = None,
+        solver_timeout_ms: int = 60_000,
+    ) -> None:
+        self.sm = sm
+        self.props = list(props)
+        self.max_locations = max_locations
+        self.deadline = deadline
+        self.solver_timeout_ms = solver_timeout_ms
+        self.ghosts = [v.term for v in sm.variables.values()]
+        self.sorts: dict[str, z3.SortRef] = {}
+        self.locations: list[Location] = []
+        self.index: dict[Any, int] = {}
+        self.queries = 0
+        self.encodings: dict[str, Encoding] = {
+            p.name: e for p in self.props if (e := encoding_for(p)) is not None
+        }
+
+    # --- locations ------------------------------------------------------------------------
+    def _locate(self, key: Any) -> Location:
+        have = self.index.get(key)
+        if have is not None:
+            return self.locations[have]
+        if len(self.locations) >= self.max_locations:
+            raise GaveUp(f"more than {self.max_locations:,} locations")
+        lid = len(self.locations)
+        vs = []
+        for j, h in enumerate(holes(key)):
+            sort = z3.BoolSort() if h.kind == "bool" else self.sorts[h.sort]
+            vs.append(z3.Const(f"L{lid}.{j}", sort))
+        loc = Location(lid, key, vs, fill(key, vs), _atoms(self.sm, vs, self.ghosts))
+        self.locations.append(loc)
+        self.index[key] = lid
+        return loc
+
+    def _solver(self) -> z3.Solver:
+        s = z3.Solver()
+        s.set("timeout", self.solver_timeout_ms)
+        s.add(self.sm.initial_condition())
+        return s
+
+    def _check(self, s: z3.Solver, *extra: z3.BoolRef, quiet: bool = False) -> z3.CheckSatResult:
+        """``quiet``: an unknown answer is returned, not raised (the caller treats it as
+        "could be satisfiable")."""
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise GaveUp("the time limit passed")
+        self.queries += 1
+        r = s.check(*extra)
+        if r == z3.unknown and not quiet:
+            raise GaveUp(f"z3 answered unknown ({s.reason_unknown()})")
+        return r
+
+    def _weaken(self, s: z3.Solver, loc: Location, args: list[z3.ExprRef]) -> bool:
+        """Drop the atoms of ``loc`` that a state allowed by ``s`` breaks when ``loc``'s
+        variables take the values ``args``. True if any atom was dropped."""
+        sub = list(zip(loc.vars, args))
+        dropped = False
+        while loc.atoms:
+            inst = {i: z3.substitute(a, *sub) for i, a in loc.atoms.items()}
+            if self._check(s, z3.Not(z3.And(*inst.values()))) != z3.sat:
+                break
+            m = s.model()
+            gone = [i for i, a in inst.items() if not z3.is_true(m.eval(a, model_completion=True))]
+            for i in gone:
+                del loc.atoms[i]
+            dropped = True
+        return dropped
+
+    # --- the fixpoint ---------------------------------------------------------------------
+    def run(self) -> None:
+        key, args = split(self.sm.initial_state(), self.sorts)
+        init = self._locate(key)
+        s = self._solver()
+        self._weaken(s, init, args)
+        todo = [init.id]
+        saved, self.sm.faults = self.sm.faults, []
+        try:
+            while todo:
+                loc = self.locations[todo.pop()]
+                for dst in self._explore(loc):
+                    if dst not in todo:
+                        todo.append(dst)
+        finally:
+            self.sm.faults = saved
+
+    def _explore(self, loc: Location) -> list[int]:
+        """Run every step from ``loc`` under its invariant; weaken the destinations. The
+        locations to (re)explore: destinations that weakened or are new."""
+        assert self.sm.faults is not None
+        s = self._solver()
+        s.add(loc.invariant())
+        loc.explored = True
+        if self._check(s) == z3.unsat:
+            loc.trs, loc.dsts, loc.faults = [], [], []
+            return []
+        trs = self.sm.successors(loc.state, s)
+        loc.faults = [f"T{f.tid} {f.label}: {f.message}" for f in self.sm.faults]
+        self.sm.faults.clear()
+        loc.trs, loc.dsts = trs, []
+        again: list[int] = []
+        for tr in trs:
+            key, args = split(tr.state, self.sorts)
+            dst = self._locate(key)
+            loc.dsts.append(dst.id)
+            s.push()
+            s.add(tr.guard)
+            try:
+                weakened = self._weaken(s, dst, args)
+            finally:
+                s.pop()
+            if (weakened or not dst.explored) and dst.id not in again:
+                again.append(dst.id)
+        return again
+
+    # --- page atoms (second phase) ------------------------------------------------------------
+    def pages(self, timeout_ms: int = 2_000) -> None:
+        """Add the page atoms that are inductive relative to the invariant found so far.
+
+        The edges stay those computed under the quantifier-free invariant: they cover every
+        state it allows, so also every state that satisfies the page atoms too. A query z3
+        cannot decide drops the atom (never keeps one unproved)."""
+        for loc in self.locations:
+            loc.pages = _page_atoms(self.sm, loc.state)
+        key, args = split(self.sm.initial_state(), self.sorts)
+        init = self.locations[self.index[key]]
+        s = self._solver()
+        s.set("timeout", timeout_ms)
+        self._weaken_pages(s, init, args)
+        todo = [loc.id for loc in self.locations]
+        while todo:
+            loc = self.locations[todo.pop()]
+            s = self._solver()
+            s.set("timeout", timeout_ms)
+            s.add(loc.full())
+            if self._check(s, quiet=True) == z3.unsat:
+                continue  # no state allowed here: nothing leaves it
+            for tr, did in zip(loc.trs, loc.dsts):
+                dst = self.locations[did]
+                if not dst.pages:
+                    continue
+                _, args = split(tr.state, self.sorts)
+                s.push()
+                s.add(tr.guard)
+                try:
+                    weakened = self._weaken_pages(s, dst, args)
+                finally:
+                    s.pop()
+                if weakened and dst.id not in todo:
+                    todo.append(dst.id)
+
+    def _weaken_pages(self, s: z3.Solver, loc: Location, args: list[z3.ExprRef]) -> bool:
+        sub = list(zip(loc.vars, args))
+        inst = {n: z3.substitute(a, *sub) for n, a in loc.pages.items()}
+        if not inst or self._check(s, z3.Not(z3.And(*inst.values())), quiet=True) == z3.unsat:
+            return False
+        for n, a in inst.items():
+            if self._check(s, z3.Not(a), quiet=True) != z3.unsat:
+                del loc.pages[n]
+        return True
+
+    # --- properties -----------------------------------------------------------------------
+    def judge(self, props: Sequence[Property] | None = None) -> Outcome:
+        out = Outcome(
+            locations=len(self.locations), atoms=sum(len(x.atoms) + len(x.pages) for x in self.locations)
+        )
+        faulty = [(loc, f) for loc in self.locations for f in loc.faults]
+        pages = sum(len(x.pages) for x in self.locations)
+        for p in self.props if props is None else props:
+            enc = self.encodings.get(p.name)
+            if enc is None:
+                out.unproved[p.name] = "property has no symbolic encoding yet"
+                continue
+            if faulty:
+                loc, f = faulty[0]
+                out.unproved[p.name] = (
+                    f"the inferred invariant allows a state where a step raises ({f}); too weak to prove"
+                )
+                continue
+            where = self._violable(enc, p.name)
+            if where is None:
+                kind = f", {pages:,} of them about pages" if pages else ""
+                out.proved[p.name] = (
+                    f"inductive invariant over {len(self.locations):,} locations"
+                    f" ({out.atoms:,} atoms{kind}, inferred by Houdini)"
+                )
+            else:
+                out.unproved[p.name] = f"the inferred invariant is too weak at {where}"
+        out.queries = self.queries
+        return out
+
+    def _violable(self, enc: Encoding, name: str) -> str | None:
+        sm = self.sm
+        for loc in self.locations:
+            s = self._solver()
+            s.add(loc.full())
+            if self._check(s, quiet=True) == z3.unsat:
+                continue
+            st = loc.state
+            conds: list[z3.BoolRef] = []
+            if enc.state is not None:
+                conds += enc.state(sm, st, s)
+            if all(th.done for th in st.threads) and enc.final is not None:
+                conds += enc.final(sm, st, s)
+            if enc.step is not None:
+                for tr in loc.trs:
+                    conds += enc.step(sm, st, tr, s)
+            if enc.stuck is not None and any(not th.done for th in st.threads):
+                stuck = z3.Not(z3.Or(*[tr.guard for tr in loc.trs])) if loc.trs else z3.BoolVal(True)
+                conds += enc.stuck(sm, st, stuck, s)
+            for c in conds:
+                if self._check(s, c, quiet=True) != z3.unsat:
+                    pcs = ", ".join(
+                        f"T{t} {sm.model.programs[t].steps[th.pc].label if not th.done else 'returned'}"
+                        for t, th in enumerate(st.threads)
+                    )
+                    return f"location {loc.id} ({pcs})"
+        return None
+
+
+def prove(
+    sm: SymModel,
+    props: Sequence[Property],
+    deadline: float | None = None,
+    max_locations: int = 2_000,
+    solver_timeout_ms: int = 60_000,
+    pages: bool = False,
+) -> Outcome:
+    """Infer an inductive invariant and judge ``props`` with it (see the module docstring).
+    ``pages``: then add the quantified page atoms for what is left (slower: minutes)."""
+    t0 = time.monotonic()
+    h = Houdini(sm, props, max_locations, deadline, solver_timeout_ms)
+    try:
+        h.run()
+        out = h.judge()
+    except GaveUp as exc:
+        out = Outcome(locations=len(h.locations), queries=h.queries)
+        for p in props:
+            out.unproved[p.name] = f"invariant inference gave up: {exc}"
+        out.seconds = time.monotonic() - t0
+        return out
+    rest = [p for p in props if p.name in out.unproved and p.name in h.encodings]
+    if pages and rest and not any(loc.faults for loc in h.locations):
+        # facts about pages: a second, quantified round, only when something is left
+        try:
+            h.pages()
+            again = h.judge(rest)
+        except GaveUp as exc:
+            for p in rest:
+                out.unproved[p.name] += f" (and the page round gave up: {exc})"
+        else:
+            for name, how in again.proved.items():
+                out.proved[name] = how
+                del out.unproved[name]
+            out.unproved.update(again.unproved)
+            out.atoms = again.atoms
+    out.queries = h.queries
+    out.seconds = time.monotonic() - t0
+    return out
