@@ -7,6 +7,7 @@ properties were proved, held, violated or left unknown.
     python benchmarks/symbolic.py        # baseline-4.19 and downgrade-4.20, every layout
     python benchmarks/symbolic.py --variant downgrade-5.8 --layout scenario
     python benchmarks/symbolic.py --bits 64 --scenario access-split-vma --timeout 120
+    python benchmarks/symbolic.py --proof invariant --scenario access-split-vma   # Houdini first
 """
 
 from __future__ import annotations
@@ -23,11 +24,12 @@ from properties import shipped as props
 from protocol import Model
 from protocol.scenarios import shipped as scenarios
 from protocol.variants import shipped as variants
-v, s, layout, bits, timeout = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], float(sys.argv[5])
+v, s, layout, bits, timeout, proof = sys.argv[1:6] + [sys.argv[6]]
+timeout = float(timeout)
 model = Model(variants()[v], scenarios()[s])
 t0 = time.perf_counter()
 res = SymbolicCheck(model, list(props().values()), layout=layout, bits=int(bits) or None,
-                    timeout=timeout).run()
+                    timeout=timeout, proof=proof).run()
 dt = time.perf_counter() - t0
 counts = {}
 for p in res.properties.values():
@@ -50,6 +52,7 @@ def main() -> int:
     )
     ap.add_argument("--layout", choices=("any", "scenario"), default="any")
     ap.add_argument("--bits", type=int, choices=(64,), default=0)
+    ap.add_argument("--proof", choices=("auto", "paths", "invariant"), default="auto")
     ap.add_argument("--timeout", type=float, default=600.0, help="seconds per run (default 600)")
     ap.add_argument("--json", metavar="FILE", help="also write the rows as JSON")
     opts = ap.parse_args()
@@ -68,7 +71,7 @@ def main() -> int:
         for s in names:
             if not scenarios()[s].applies_to(v):
                 continue
-            args = [v, s, opts.layout, str(opts.bits), str(opts.timeout)]
+            args = [v, s, opts.layout, str(opts.bits), str(opts.timeout), opts.proof]
             out = subprocess.run(
                 [sys.executable, "-c", CHILD, *args], capture_output=True, text=True, check=True
             )

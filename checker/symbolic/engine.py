@@ -95,7 +95,7 @@ class SymbolicCheck:
                 bmc_props,
                 self.depth,
                 int(self.solver_timeout * 1000),
-                None if deadline is None else max(1.0, deadline - time.monotonic()),
+                self.timeout,  # its own budget: --proof invariant may have used all of the first
                 self._progress,
                 self.max_states,
             )
@@ -140,6 +140,7 @@ class SymbolicCheck:
             deadline,
             solver_timeout_ms=int(self.solver_timeout * 1000),
             pages=self.proof == "invariant",
+            progress=lambda locs, edges, secs, todo: self._progress(locs, edges, 0, secs, todo),
         )
         where = f"{sm.domain.describe()} addresses"
         proved = {

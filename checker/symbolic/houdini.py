@@ -32,7 +32,7 @@ mapped page lies in a vma``), so properties judged on pages are usually left unk
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -137,7 +137,10 @@ class Houdini:
         max_locations: int = 2_000,
         deadline: float | None = None,
         solver_timeout_ms: int = 60_000,
+        progress: Callable[[int, int, float, int], None] | None = None,
     ) -> None:
+        self.progress = progress  # (locations, transitions, seconds, locations to explore)
+        self.t0 = time.monotonic()
         self.sm = sm
         self.props = list(props)
         self.max_locations = max_locations
@@ -211,8 +214,13 @@ class Houdini:
         todo = [init.id]
         saved, self.sm.faults = self.sm.faults, []
         try:
+            explored = 0
             while todo:
                 loc = self.locations[todo.pop()]
+                explored += 1
+                if self.progress is not None and explored % 10 == 0:
+                    edges = sum(len(x.trs) for x in self.locations)
+                    self.progress(len(self.locations), edges, time.monotonic() - self.t0, len(todo))
                 for dst in self._explore(loc):
                     if dst not in todo:
                         todo.append(dst)
@@ -360,11 +368,12 @@ def prove(
     max_locations: int = 2_000,
     solver_timeout_ms: int = 60_000,
     pages: bool = False,
+    progress: Callable[[int, int, float, int], None] | None = None,
 ) -> Outcome:
     """Infer an inductive invariant and judge ``props`` with it (see the module docstring).
     ``pages``: then add the quantified page atoms for what is left (slower: minutes)."""
     t0 = time.monotonic()
-    h = Houdini(sm, props, max_locations, deadline, solver_timeout_ms)
+    h = Houdini(sm, props, max_locations, deadline, solver_timeout_ms, progress)
     try:
         h.run()
         out = h.judge()
