@@ -60,7 +60,10 @@ class SymbolicCheck:
         progress: ProgressFn | None = None,
         max_states: int | None = None,
         proof: str = "auto",
+        max_k: int = 3,
     ) -> None:
+        self.max_k = max_k
+        self.inferred: houdini.Outcome | None = None
         self.max_states = max_states
         self.proof = proof
         self.model = model
@@ -115,6 +118,7 @@ class SymbolicCheck:
                     p.name, UNKNOWN, reason=f"not symbolically executable: {exc}"
                 )
             return CheckResult(m.variant.name, m.scenario.name, "symbolic", results, self._stats(None, t0))
+        induced.update(self._k_induction(ex, induced, why_not, deadline))
         for p in self.props:
             if p.name in induced and p.name not in ex.found:
                 results[p.name] = PropertyResult(p.name, PROVED, reason=induced[p.name])
@@ -130,11 +134,43 @@ class SymbolicCheck:
             bound = None
         return CheckResult(m.variant.name, m.scenario.name, "symbolic", results, self._stats(ex, t0), bound)
 
+    def _k_induction(
+        self, ex: Exploration, induced: dict[str, str], why_not: dict[str, str], deadline: float | None
+    ) -> dict[str, str]:
+        """k-induction for what the invariant alone did not prove: the inductive step over
+        chains of k steps, strengthened by the invariant; BMC's clean depth is the base."""
+        h = None if self.inferred is None else self.inferred.houdini
+        if h is None or any(loc.faults for loc in h.locations) or ex.complete:
+            return {}
+        out: dict[str, str] = {}
+        budget = time.monotonic() + (self.timeout or 600.0)
+        for name in list(why_not):
+            if name in induced or name in ex.found or name in ex.undecided or name not in h.encodings:
+                continue
+            for k in range(1, self.max_k + 1):
+                if ex.depth < k or time.monotonic() > budget:
+                    break
+                h.deadline = budget
+                try:
+                    ok, how = h.k_inductive(name, k)
+                except houdini.GaveUp as exc:
+                    why_not[name] += f"; k-induction gave up: {exc}"
+                    break
+                if ok:
+                    out[name] = (
+                        f"{how}, no violation within {ex.depth} steps (BMC): holds on paths of every"
+                        " length, for every layout of the scenario's vmas, every argument and every TASK_SIZE"
+                    )
+                    break
+                if k == self.max_k:
+                    why_not[name] += f"; k-induction: {how}"
+        return out
+
     def _induction(
         self, sm: SymModel, props: Sequence[Property], deadline: float | None
     ) -> tuple[dict[str, str], dict[str, str]]:
         """Properties proved by an inferred inductive invariant (how), and why not the rest."""
-        out = houdini.prove(
+        out = self.inferred = houdini.prove(
             sm,
             props,
             deadline,
@@ -295,6 +331,7 @@ def _run(
             progress=progress,
             max_states=getattr(opts, "max_states", None),
             proof=getattr(opts, "proof", None) or "auto",
+            max_k=3 if getattr(opts, "k_induction", None) is None else opts.k_induction,
         ).run()
     except RecursionError as exc:
         raise VariantError(f"symbolic engine: {exc}") from exc
@@ -311,6 +348,16 @@ def _positive(kind: type) -> Any:
         return value
 
     return parse
+
+
+def _natural(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or more, got {text!r}")
+    return value
 
 
 def _arguments(group: argparse._ArgumentGroup) -> None:
@@ -342,6 +389,13 @@ def _arguments(group: argparse._ArgumentGroup) -> None:
         " invariant (Houdini) to prove properties for paths of any length; 'invariant': infer the"
         " invariant first, with quantified atoms about pages too (slower), then search"
         " counterexamples to what it does not prove",
+    )
+    group.add_argument(
+        "--k-induction",
+        type=_natural,
+        metavar="K",
+        help="symbolic: for what the invariant alone does not prove, try k-induction (strengthened"
+        " by the invariant) for k = 1..K (default 3; 0 turns it off)",
     )
     group.add_argument(
         "--solver-timeout",

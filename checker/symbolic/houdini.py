@@ -79,6 +79,7 @@ class Outcome:
     atoms: int = 0
     queries: int = 0
     seconds: float = 0.0
+    houdini: Houdini | None = None  # the inference, when it ended (for k-induction)
 
 
 def _atoms(sm: SymModel, vars_: list[z3.ExprRef], ghosts: list[z3.ExprRef]) -> dict[int, z3.BoolRef]:
@@ -332,33 +333,98 @@ class Houdini:
         out.queries = self.queries
         return out
 
+    def _conditions(self, enc: Encoding, loc: Location, s: z3.Solver) -> list[z3.BoolRef]:
+        """The property's violation conditions at ``loc`` (its state, its steps, being final
+        or stuck there), over ``loc``'s variables: the encodings BMC uses."""
+        sm, st = self.sm, loc.state
+        conds: list[z3.BoolRef] = []
+        if enc.state is not None:
+            conds += enc.state(sm, st, s)
+        if all(th.done for th in st.threads) and enc.final is not None:
+            conds += enc.final(sm, st, s)
+        if enc.step is not None:
+            for tr in loc.trs:
+                conds += enc.step(sm, st, tr, s)
+        if enc.stuck is not None and any(not th.done for th in st.threads):
+            stuck = z3.Not(z3.Or(*[tr.guard for tr in loc.trs])) if loc.trs else z3.BoolVal(True)
+            conds += enc.stuck(sm, st, stuck, s)
+        return conds
+
+    def _where(self, loc: Location) -> str:
+        pcs = ", ".join(
+            f"T{t} {self.sm.model.programs[t].steps[th.pc].label if not th.done else 'returned'}"
+            for t, th in enumerate(loc.state.threads)
+        )
+        return f"location {loc.id} ({pcs})"
+
     def _violable(self, enc: Encoding, name: str) -> str | None:
-        sm = self.sm
         for loc in self.locations:
             s = self._solver()
             s.add(loc.full())
             if self._check(s, quiet=True) == z3.unsat:
                 continue
-            st = loc.state
-            conds: list[z3.BoolRef] = []
-            if enc.state is not None:
-                conds += enc.state(sm, st, s)
-            if all(th.done for th in st.threads) and enc.final is not None:
-                conds += enc.final(sm, st, s)
-            if enc.step is not None:
-                for tr in loc.trs:
-                    conds += enc.step(sm, st, tr, s)
-            if enc.stuck is not None and any(not th.done for th in st.threads):
-                stuck = z3.Not(z3.Or(*[tr.guard for tr in loc.trs])) if loc.trs else z3.BoolVal(True)
-                conds += enc.stuck(sm, st, stuck, s)
-            for c in conds:
+            for c in self._conditions(enc, loc, s):
                 if self._check(s, c, quiet=True) != z3.unsat:
-                    pcs = ", ".join(
-                        f"T{t} {sm.model.programs[t].steps[th.pc].label if not th.done else 'returned'}"
-                        for t, th in enumerate(st.threads)
-                    )
-                    return f"location {loc.id} ({pcs})"
+                    return self._where(loc)
         return None
+
+    # --- k-induction, strengthened by the invariant ----------------------------------------------
+    def k_inductive(self, prop: str, k: int, max_chains: int = 50_000) -> tuple[bool, str]:
+        """The inductive step of k-induction for ``prop``: along every chain of ``k`` steps
+        between locations, from states allowed by the invariant where ``prop`` is not
+        violated at the first ``k`` states, it is not violated at the last. The base case
+        (no violation within the first ``k`` steps from the initial state) is BMC's, and the
+        caller's to check. Faults are excluded beforehand (see :meth:`judge`)."""
+        enc = self.encodings[prop]
+        bad: dict[int, z3.BoolRef] = {}
+        for loc in self.locations:
+            s = self._solver()
+            s.add(loc.full())
+            conds = self._conditions(enc, loc, s)
+            bad[loc.id] = z3.Or(*conds) if conds else z3.BoolVal(False)
+        s = self._solver()
+        chains = 0
+
+        def walk(loc: Location, sub: list[tuple[z3.ExprRef, z3.ExprRef]], depth: int) -> str | None:
+            nonlocal chains
+            inv = z3.substitute(loc.full(), *sub) if sub else loc.full()
+            here = z3.substitute(bad[loc.id], *sub) if sub else bad[loc.id]
+            if depth == k:
+                chains += 1
+                if chains > max_chains:
+                    return f"more than {max_chains:,} chains of {k} steps"
+                if self._check(s, inv, here, quiet=True) != z3.unsat:
+                    return (
+                        f"not {k}-inductive: a chain of {k} steps ends in a violation at {self._where(loc)}"
+                    )
+                return None
+            s.push()
+            s.add(inv, z3.Not(here))
+            try:
+                for tr, did in zip(loc.trs, loc.dsts):
+                    guard = z3.substitute(tr.guard, *sub) if sub else tr.guard
+                    if self._check(s, guard, quiet=True) == z3.unsat:
+                        continue
+                    dst = self.locations[did]
+                    _, args = split(tr.state, self.sorts)
+                    nxt = [(v, z3.substitute(a, *sub) if sub else a) for v, a in zip(dst.vars, args)]
+                    s.push()
+                    s.add(guard)
+                    try:
+                        why = walk(dst, nxt, depth + 1)
+                    finally:
+                        s.pop()
+                    if why is not None:
+                        return why
+            finally:
+                s.pop()
+            return None
+
+        for loc in self.locations:
+            why = walk(loc, [], 0)
+            if why is not None:
+                return False, why
+        return True, f"{k}-inductive relative to the invariant ({chains:,} chains of {k} steps)"
 
 
 def prove(
@@ -399,5 +465,6 @@ def prove(
             out.unproved.update(again.unproved)
             out.atoms = again.atoms
     out.queries = h.queries
+    out.houdini = h
     out.seconds = time.monotonic() - t0
     return out

@@ -152,16 +152,30 @@ def test_mutants_refute_vma_level_properties_alone() -> None:
     assert len(_refuted()) >= 10  # the next test has cases to try
 
 
-@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_induction_never_proves_a_refuted_mutant(data: Any) -> None:
+    """The whole pipeline with a short BMC: Houdini, then k-induction up to k = 3 on BMC's
+    base of 4 steps; violations deeper than that must stop both."""
     mutant, scenario, explicit = data.draw(st.sampled_from(_refuted()))
     model = Model(mutant.load(), _alone(scenario))
-    out = houdini.prove(SymModel(model), PROPS, deadline=time.monotonic() + 120)
-    for name, how in out.proved.items():
-        assert explicit.properties[name].verdict != VIOLATED, (
-            f"{mutant.name} ({mutant.description}) in {scenario}: {name} proved ({how}) but violated"
-        )
+    res = SymbolicCheck(model, PROPS, depth=4, proof="auto", max_k=3, timeout=120).run()
+    for name, r in res.properties.items():
+        if r.verdict == PROVED:
+            assert explicit.properties[name].verdict != VIOLATED, (
+                f"{mutant.name} ({mutant.description}) in {scenario}: {name} proved ({r.reason}) but violated"
+            )
+
+
+def test_k_induction_proves_what_the_invariant_alone_does_not() -> None:
+    model = Model(VARIANTS["baseline-4.19"], _alone("access-split-vma"))
+    res = SymbolicCheck(model, PROPS, depth=8, proof="auto", max_k=6).run()
+    r = res.properties["no_clobber"]
+    assert r.verdict == PROVED and "6-inductive" in r.reason, r.reason
+    assert Search(model, PROPS).run().properties["no_clobber"].verdict == HOLDS
+    # k = 3 is too short: the property is then not proved, and the reason says why
+    short = SymbolicCheck(model, PROPS, depth=8, proof="auto", max_k=3).run().properties["no_clobber"]
+    assert short.verdict == UNKNOWN and "not 3-inductive" in short.reason, short.reason
 
 
 TWO_THREADS = [
