@@ -63,12 +63,41 @@ class Location:
     dsts: list[int] = field(default_factory=list)
     faults: list[str] = field(default_factory=list)
     pages: dict[str, z3.BoolRef] = field(default_factory=dict)  # quantified page atoms
+    _cached: tuple[int, z3.BoolRef] | None = None
 
     def invariant(self) -> z3.BoolRef:
-        return z3.And(*self.atoms.values()) if self.atoms else z3.BoolVal(True)
+        # atoms are only ever removed, so their number says whether the cache is current
+        if self._cached is None or self._cached[0] != len(self.atoms):
+            self._cached = (len(self.atoms), conjunction(list(self.atoms.values())))
+        return self._cached[1]
 
     def full(self) -> z3.BoolRef:
         return z3.And(self.invariant(), *self.pages.values())
+
+
+def conjunction(terms: list[z3.BoolRef]) -> z3.BoolRef:
+    """``And(*terms)`` without z3py's per-argument sort checks (thousands of atoms)."""
+    if not terms:
+        return z3.BoolVal(True)
+    if len(terms) == 1:
+        return terms[0]
+    ctx = terms[0].ctx
+    arr = (z3.Ast * len(terms))(*[t.as_ast() for t in terms])
+    return z3.BoolRef(z3.Z3_mk_and(ctx.ref(), len(terms), arr), ctx)
+
+
+def _true_args(m: z3.ModelRef, conj: z3.BoolRef) -> list[bool]:
+    """Which arguments of the conjunction ``conj`` are true in ``m``: through z3's C API,
+    since z3py's per-call wrapping dominates with thousands of atoms."""
+    ctx = conj.ctx.ref()
+    app = z3.Z3_to_app(ctx, conj.as_ast())
+    out = []
+    val = (z3.Ast * 1)()
+    for j in range(z3.Z3_get_app_num_args(ctx, app)):
+        arg = z3.Z3_get_app_arg(ctx, app, j)
+        ok = z3.Z3_model_eval(ctx, m.model, arg, True, val)
+        out.append(bool(ok) and z3.Z3_get_bool_value(ctx, val[0]) == z3.Z3_L_TRUE)
+    return out
 
 
 @dataclass
@@ -196,11 +225,16 @@ class Houdini:
         sub = list(zip(loc.vars, args))
         dropped = False
         while loc.atoms:
-            inst = {i: z3.substitute(a, *sub) for i, a in loc.atoms.items()}
-            if self._check(s, z3.Not(z3.And(*inst.values()))) != z3.sat:
+            whole = z3.substitute(loc.invariant(), *sub)  # one substitution, in z3
+            if self._check(s, z3.Not(whole)) != z3.sat:
                 break
             m = s.model()
-            gone = [i for i, a in inst.items() if not z3.is_true(m.eval(a, model_completion=True))]
+            ids = list(loc.atoms)
+            if len(ids) > 1 and z3.is_and(whole) and whole.num_args() == len(ids):
+                gone = [ids[j] for j, true in enumerate(_true_args(m, whole)) if not true]
+            else:
+                inst = {i: z3.substitute(a, *sub) for i, a in loc.atoms.items()}
+                gone = [i for i, a in inst.items() if not z3.is_true(m.eval(a, model_completion=True))]
             for i in gone:
                 del loc.atoms[i]
             dropped = True
