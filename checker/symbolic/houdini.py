@@ -26,7 +26,11 @@ A property is then **proved** if no state satisfying its location's invariant vi
 (the property's encoding, the same as BMC's, is unsatisfiable under the invariant); and no
 step *raises* (a model error) from a state the invariant allows. What the invariant cannot
 express is never proved: facts about PTEs page by page would need quantifiers (``every
-mapped page lies in a vma``), so properties judged on pages are usually left unknown here.
+mapped page lies in a vma``), so properties judged on pages are usually left unknown here;
+:meth:`Houdini.pages` adds a few such quantified atoms on request.
+
+:meth:`Houdini.k_inductive` is k-induction strengthened by the invariant: chains of ``k``
+steps between locations, from states the invariant allows, on BMC's clean depth as the base.
 """
 
 from __future__ import annotations
@@ -160,6 +164,8 @@ def _page_atoms(sm: SymModel, st: State) -> dict[str, z3.BoolRef]:
 
 
 class Houdini:
+    """The inference for one symbolic model: :meth:`run`, then :meth:`judge`."""
+
     def __init__(
         self,
         sm: SymModel,
