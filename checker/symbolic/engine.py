@@ -140,10 +140,10 @@ class SymbolicCheck:
         """k-induction for what the invariant alone did not prove: the inductive step over
         chains of k steps, strengthened by the invariant; BMC's clean depth is the base."""
         h = None if self.inferred is None else self.inferred.houdini
-        if h is None or any(loc.faults for loc in h.locations) or ex.complete:
+        if h is None or h.fault() is not None or ex.complete:
             return {}
         out: dict[str, str] = {}
-        budget = time.monotonic() + (self.timeout or 600.0)
+        budget = time.monotonic() + (self.timeout or DEFAULT_TIMEOUT)
         for name in list(why_not):
             if name in induced or name in ex.found or name in ex.undecided or name not in h.encodings:
                 continue

@@ -241,10 +241,32 @@ class Houdini:
             else:
                 inst = {i: z3.substitute(a, *sub) for i, a in loc.atoms.items()}
                 gone = [i for i, a in inst.items() if not z3.is_true(m.eval(a, model_completion=True))]
+            if not gone:  # z3's model disagrees with its own answer: keep nothing unproved
+                gone = ids
             for i in gone:
                 del loc.atoms[i]
             dropped = True
         return dropped
+
+    def _along(
+        self,
+        s: z3.Solver,
+        tr: SymTransition,
+        weaken: Callable[[z3.Solver, Location, list[z3.ExprRef]], bool],
+        dst: Location,
+        args: list[z3.ExprRef],
+    ) -> bool:
+        """``weaken(s, dst, args)`` with the transition's path condition added to ``s``."""
+        s.push()
+        s.add(tr.guard)
+        try:
+            return weaken(s, dst, args)
+        finally:
+            s.pop()
+
+    def fault(self) -> str | None:
+        """A step that raises from a state some invariant allows (then nothing is proved)."""
+        return next((f for loc in self.locations for f in loc.faults), None)
 
     # --- the fixpoint ---------------------------------------------------------------------
     def run(self) -> None:
@@ -287,12 +309,7 @@ class Houdini:
             key, args = split(tr.state, self.sorts)
             dst = self._locate(key)
             loc.dsts.append(dst.id)
-            s.push()
-            s.add(tr.guard)
-            try:
-                weakened = self._weaken(s, dst, args)
-            finally:
-                s.pop()
+            weakened = self._along(s, tr, self._weaken, dst, args)
             if (weakened or not dst.explored) and dst.id not in again:
                 again.append(dst.id)
         return again
@@ -324,12 +341,7 @@ class Houdini:
                 if not dst.pages:
                     continue
                 _, args = split(tr.state, self.sorts)
-                s.push()
-                s.add(tr.guard)
-                try:
-                    weakened = self._weaken_pages(s, dst, args)
-                finally:
-                    s.pop()
+                weakened = self._along(s, tr, self._weaken_pages, dst, args)
                 if weakened and dst.id not in todo:
                     todo.append(dst.id)
 
@@ -348,17 +360,16 @@ class Houdini:
         out = Outcome(
             locations=len(self.locations), atoms=sum(len(x.atoms) + len(x.pages) for x in self.locations)
         )
-        faulty = [(loc, f) for loc in self.locations for f in loc.faults]
+        fault = self.fault()
         pages = sum(len(x.pages) for x in self.locations)
         for p in self.props if props is None else props:
             enc = self.encodings.get(p.name)
             if enc is None:
                 out.unproved[p.name] = "property has no symbolic encoding yet"
                 continue
-            if faulty:
-                loc, f = faulty[0]
+            if fault is not None:
                 out.unproved[p.name] = (
-                    f"the inferred invariant allows a state where a step raises ({f}); too weak to prove"
+                    f"the inferred invariant allows a state where a step raises ({fault}); too weak to prove"
                 )
                 continue
             where = self._violable(enc, p.name)
@@ -490,7 +501,7 @@ def prove(
         out.seconds = time.monotonic() - t0
         return out
     rest = [p for p in props if p.name in out.unproved and p.name in h.encodings]
-    if pages and rest and not any(loc.faults for loc in h.locations):
+    if pages and rest and h.fault() is None:
         # facts about pages: a second, quantified round, only when something is left
         try:
             h.pages()
