@@ -118,7 +118,7 @@ class SymbolicCheck:
                     p.name, UNKNOWN, reason=f"not symbolically executable: {exc}"
                 )
             return CheckResult(m.variant.name, m.scenario.name, "symbolic", results, self._stats(None, t0))
-        induced.update(self._k_induction(ex, induced, why_not, deadline))
+        induced.update(self._k_induction(ex, induced, why_not))
         for p in self.props:
             if p.name in induced and p.name not in ex.found:
                 results[p.name] = PropertyResult(p.name, PROVED, reason=induced[p.name])
@@ -135,7 +135,7 @@ class SymbolicCheck:
         return CheckResult(m.variant.name, m.scenario.name, "symbolic", results, self._stats(ex, t0), bound)
 
     def _k_induction(
-        self, ex: Exploration, induced: dict[str, str], why_not: dict[str, str], deadline: float | None
+        self, ex: Exploration, induced: dict[str, str], why_not: dict[str, str]
     ) -> dict[str, str]:
         """k-induction for what the invariant alone did not prove: the inductive step over
         chains of k steps, strengthened by the invariant; BMC's clean depth is the base."""
