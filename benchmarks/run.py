@@ -21,11 +21,11 @@ import time
 
 CHILD = """
 import json, resource, sys, time
-from checker.explicit import Search
-from properties import shipped as props
-from protocol import Model
-from protocol.scenarios import shipped as scenarios
-from protocol.variants import shipped as variants
+from vmacheck.checker.explicit import Search
+from vmacheck.properties import shipped as props
+from vmacheck.protocol import Model
+from vmacheck.protocol.scenarios import shipped as scenarios
+from vmacheck.protocol.variants import shipped as variants
 v, s, reduce = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
 model = Model(variants()[v], scenarios()[s])
 t0 = time.perf_counter()
@@ -49,8 +49,8 @@ def run_one(variant: str, scenario: str, reduce: bool) -> dict[str, object]:
 
 
 def main() -> int:
-    from protocol.scenarios import shipped as scenarios
-    from protocol.variants import shipped as variants
+    from vmacheck.protocol.scenarios import shipped as scenarios
+    from vmacheck.protocol.variants import shipped as variants
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--variant", action="append")

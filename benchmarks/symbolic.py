@@ -19,11 +19,11 @@ import sys
 
 CHILD = """
 import json, resource, sys, time
-from checker.symbolic.engine import SymbolicCheck
-from properties import shipped as props
-from protocol import Model
-from protocol.scenarios import shipped as scenarios
-from protocol.variants import shipped as variants
+from vmacheck.checker.symbolic.engine import SymbolicCheck
+from vmacheck.properties import shipped as props
+from vmacheck.protocol import Model
+from vmacheck.protocol.scenarios import shipped as scenarios
+from vmacheck.protocol.variants import shipped as variants
 v, s, layout, bits, timeout, proof = sys.argv[1:6] + [sys.argv[6]]
 timeout = float(timeout)
 model = Model(variants()[v], scenarios()[s])
@@ -57,7 +57,7 @@ def main() -> int:
     ap.add_argument("--json", metavar="FILE", help="also write the rows as JSON")
     opts = ap.parse_args()
 
-    from protocol.scenarios import shipped as scenarios
+    from vmacheck.protocol.scenarios import shipped as scenarios
 
     variants = opts.variant or ["baseline-4.19", "downgrade-4.20"]
     names = opts.scenario or [n for n, sc in scenarios().items() if sc.exhaustive]

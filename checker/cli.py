@@ -19,8 +19,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from properties import Property
-from protocol import Model, Scenario, Variant, VariantError
+from vmacheck.properties import Property
+from vmacheck.protocol import Model, Scenario, Variant, VariantError
 
 from .engines import Engine, load_engines
 from .errors import UserError
@@ -91,6 +91,9 @@ def build_parser(engines: dict[str, Engine]) -> Parser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    from vmacheck import __version__
+
+    parser.add_argument("--version", action="version", version=f"vmacheck {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
     p_list = sub.add_parser("list", help="list variants, scenarios, properties and engines")

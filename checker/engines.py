@@ -14,8 +14,8 @@ import importlib.util
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from properties import Property
-from protocol import Model
+from vmacheck.properties import Property
+from vmacheck.protocol import Model
 
 from .explicit import ProgressFn, Search
 from .result import CheckResult
@@ -36,7 +36,7 @@ class Engine:
 ENGINES: dict[str, Engine] = {}
 
 # Optional engine modules: each calls register() when imported.
-ENGINE_MODULES = ("checker.symbolic.engine", "checker.random_engine")
+ENGINE_MODULES = ("vmacheck.checker.symbolic.engine", "vmacheck.checker.random_engine")
 
 
 def register(engine: Engine) -> None:

@@ -23,9 +23,9 @@ from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from properties.base import Property, Violation
-from protocol.model import Model, Transition
-from protocol.state import State
+from vmacheck.properties.base import Property, Violation
+from vmacheck.protocol.model import Model, Transition
+from vmacheck.protocol.state import State
 
 from .reduction import canonicaliser
 from .result import HOLDS, UNKNOWN, VIOLATED, CheckResult, PropertyResult, Stats

@@ -7,17 +7,21 @@ it is (file and line), never a traceback.
 
 from __future__ import annotations
 
+import importlib.abc
+import importlib.machinery
 import importlib.util
 import sys
 import traceback
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 
-from properties import Property
-from properties import shipped as shipped_properties
-from protocol import Scenario, Variant, VariantError
-from protocol.scenarios import shipped as shipped_scenarios
-from protocol.variants import shipped as shipped_variants
+from vmacheck.properties import Property
+from vmacheck.properties import shipped as shipped_properties
+from vmacheck.protocol import Scenario, Variant, VariantError
+from vmacheck.protocol.scenarios import shipped as shipped_scenarios
+from vmacheck.protocol.variants import shipped as shipped_variants
 
 from .errors import UserError
 
@@ -45,6 +49,42 @@ def _where_in(path: Path, exc: BaseException) -> str:
     return str(path)
 
 
+# The packages vmacheck installed at the top level before they moved under ``vmacheck.``.
+_OLD_PACKAGES = ("protocol", "properties", "checker")
+
+
+class OldImport(ImportError):
+    """A variant file imports one of vmacheck's packages by its old top-level name."""
+
+    def __init__(self, name: str) -> None:
+        new = (
+            "from vmacheck import Program, Variant, ..." if name == "protocol" else f"import vmacheck.{name}"
+        )
+        super().__init__(f"'{name}' is vmacheck's old package name: write `{new}` instead")
+
+
+def _ours(spec: importlib.machinery.ModuleSpec, name: str) -> bool:
+    import vmacheck
+
+    mine = Path(vmacheck.__file__).parent / name
+    return any(Path(p).resolve() == mine.resolve() for p in spec.submodule_search_locations or ())
+
+
+class _OldNames(importlib.abc.MetaPathFinder):
+    """While a variant file loads: ``import protocol`` (and ``properties``, ``checker``)
+    fails with the new name, unless the user has a package of that name of their own."""
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        if path is not None or fullname not in _OLD_PACKAGES:
+            return None
+        found = importlib.machinery.PathFinder.find_spec(fullname)
+        if found is not None and not _ours(found, fullname):
+            return None
+        raise OldImport(fullname)
+
+
 def load_file(spec: str) -> Catalogue:
     """Import a user's variant file; collect the variants, scenarios and properties it defines."""
     path = Path(spec)
@@ -59,9 +99,16 @@ def load_file(spec: str) -> Catalogue:
             raise UserError(f"variant file {spec}: cannot be imported")
         module = importlib.util.module_from_spec(module_spec)
         sys.modules[name] = module
-        module_spec.loader.exec_module(module)
+        finder = _OldNames()
+        sys.meta_path.insert(0, finder)
+        try:
+            module_spec.loader.exec_module(module)
+        finally:
+            sys.meta_path.remove(finder)
     except UserError:
         raise
+    except OldImport as exc:
+        raise UserError(f"{_where_in(path, exc)}: {exc}") from None
     except SyntaxError as exc:
         raise UserError(f"{spec}:{exc.lineno}: syntax error: {exc.msg}") from None
     except VariantError as exc:

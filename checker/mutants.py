@@ -34,9 +34,9 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from properties import Property
-from protocol import Model, Scenario, Variant, VariantError
-from protocol.state import NO_THREAD, State
+from vmacheck.properties import Property
+from vmacheck.protocol import Model, Scenario, Variant, VariantError
+from vmacheck.protocol.state import NO_THREAD, State
 
 from .explicit import Search
 from .reduction import canonicaliser
@@ -85,7 +85,7 @@ class Mutant:
         that scenarios meant for the original apply)."""
         namespace: dict[str, object] = {
             "__name__": f"vmacheck_mutant_{self.variant.replace('-', '_').replace('.', '_')}_{self.index}",
-            "__package__": "protocol.variants",
+            "__package__": "vmacheck.protocol.variants",
         }
         code = compile(self.source, f"<mutant {self.name}: {self.description}>", "exec")
         exec(code, namespace)  # noqa: S102 - our own variant file, rewritten
@@ -433,8 +433,10 @@ def generate(variant: Variant) -> list[Mutant]:
 def covered_lines(variant: Variant, scenarios: Sequence[Scenario]) -> set[int]:
     """The lines of ``variant``'s file that run while every reachable state of every
     scenario is explored: a mutation on any other line cannot show in these scenarios."""
-    target = str(Path(variant.file).resolve())
+    target = Path(variant.file).resolve()
     lines: set[int] = set()
+    # the same file may be reached through the vmacheck/ links: compare real paths, once each
+    is_target: dict[str, bool] = {}
 
     def local(frame: FrameType, event: str, arg: object) -> Any:
         if event == "line":
@@ -442,7 +444,11 @@ def covered_lines(variant: Variant, scenarios: Sequence[Scenario]) -> set[int]:
         return local
 
     def calls(frame: FrameType, event: str, arg: object) -> Any:
-        if frame.f_code.co_filename == target:
+        name = frame.f_code.co_filename
+        hit = is_target.get(name)
+        if hit is None:
+            hit = is_target[name] = Path(name).resolve() == target
+        if hit:
             lines.add(frame.f_lineno)
             return local
         return None

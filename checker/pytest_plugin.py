@@ -1,7 +1,7 @@
 """The vmacheck pytest plugin (entry point ``pytest11``: loaded wherever vmacheck is installed).
 
-It adds command-line options that set the defaults of :mod:`checker.testing` for a test run,
-a ``vmacheck`` fixture (a :class:`checker.testing.Checker` with those defaults), and a line in
+It adds command-line options that set the defaults of :mod:`vmacheck.checker.testing` for a test run,
+a ``vmacheck`` fixture (a :class:`vmacheck.checker.testing.Checker` with those defaults), and a line in
 pytest's header. It imports nothing heavy until a test uses it, so it costs nothing in test
 suites that do not.
 
@@ -61,7 +61,7 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 
 @pytest.fixture
 def vmacheck(pytestconfig: pytest.Config) -> Any:
-    """A :class:`checker.testing.Checker` with this run's options: ``vmacheck.assert_holds(
+    """A :class:`vmacheck.checker.testing.Checker` with this run's options: ``vmacheck.assert_holds(
     variant, scenario)``, ``vmacheck.assert_violates(variant, scenario, property)``,
     ``vmacheck.check(...)``."""
     from . import testing

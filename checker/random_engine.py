@@ -42,9 +42,9 @@ from hypothesis import strategies as st
 from hypothesis.reporting import with_reporter
 from hypothesis.statistics import collector
 
-from properties.base import Property, Violation
-from protocol.model import Model, Transition
-from protocol.state import State
+from vmacheck.properties.base import Property, Violation
+from vmacheck.protocol.model import Model, Transition
+from vmacheck.protocol.state import State
 
 from .engines import Engine, register
 from .explicit import ProgressFn

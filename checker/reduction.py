@@ -17,8 +17,8 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 
-from protocol.model import Model
-from protocol.state import NO_THREAD, RwSem, State, ThreadState, Vma, VmaRef
+from vmacheck.protocol.model import Model
+from vmacheck.protocol.state import NO_THREAD, RwSem, State, ThreadState, Vma, VmaRef
 
 
 def _rename_ids(state: State) -> State:

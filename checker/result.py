@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from properties.base import Violation
+from vmacheck.properties.base import Violation
 
 HOLDS = "holds"
 VIOLATED = "violated"

@@ -1,7 +1,7 @@
 """``vmacheck show``: load a trace file, check it, replay it on the model, display it.
 
-The file is validated on load (:func:`checker.trace.load_trace_json`), then replayed on
-the current model (:func:`checker.viewer.verify`): a trace that does not follow from its
+The file is validated on load (:func:`vmacheck.checker.trace.load_trace_json`), then replayed on
+the current model (:func:`vmacheck.checker.viewer.verify`): a trace that does not follow from its
 own model is bad input (exit 2); one the model no longer produces because the model
 changed is shown with a warning that says where they part. Then the terminal viewer draws
 it, or ``--html FILE`` writes the self-contained HTML viewer.

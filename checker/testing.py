@@ -6,14 +6,14 @@ or the path of a variant file (which may define scenarios and properties of its 
 scenario's name. A failed assertion's message is the counterexample, told as ``vmacheck
 check`` tells it (docs/pytest.md has examples)::
 
-    from checker.testing import assert_holds, assert_violates, machine_for
+    from vmacheck.checker.testing import assert_holds, assert_violates, machine_for
 
     def test_my_munmap():
         assert_holds("./my_variant.py", "stack-below-growsdown")
 
     TestMyVariant = machine_for("./my_variant.py", "stack-below-growsdown").TestCase
 
-The pytest plugin (:mod:`checker.pytest_plugin`) sets the defaults of :data:`DEFAULT` from
+The pytest plugin (:mod:`vmacheck.checker.pytest_plugin`) sets the defaults of :data:`DEFAULT` from
 the command line (engine, seed, examples, a directory for trace files).
 """
 
@@ -29,8 +29,8 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from properties import Property
-from protocol import Model, Scenario, State, Transition, Variant, VariantError
+from vmacheck.properties import Property
+from vmacheck.protocol import Model, Scenario, State, Transition, Variant, VariantError
 
 from .engines import load_engines
 from .errors import UserError

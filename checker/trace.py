@@ -7,7 +7,7 @@ viewers read them, and :func:`replay` re-executes one on the model to confirm th
 still produces it.
 
 Reading: :func:`load_trace_json` parses a file and validates it without the model
-(:mod:`checker.trace_schema`); :func:`replay` then checks it against the model. The model
+(:mod:`vmacheck.checker.trace_schema`); :func:`replay` then checks it against the model. The model
 section carries a ``digest`` of the sources that define the model's behaviour (the
 ``protocol`` and ``properties`` packages, this module's serialisation and a user's variant
 file), so a reader can tell a trace that the model no longer produces because the model
@@ -24,10 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from properties.base import Violation
-from protocol.events import Event
-from protocol.model import Model, Transition
-from protocol.state import (
+from vmacheck.properties.base import Violation
+from vmacheck.protocol.events import Event
+from vmacheck.protocol.model import Model, Transition
+from vmacheck.protocol.state import (
     NO_THREAD,
     STATUS_NAMES,
     PtRef,
@@ -100,7 +100,7 @@ def build_trace(
 
 
 def _is_shipped(model: Model) -> bool:
-    from protocol.variants import shipped
+    from vmacheck.protocol.variants import shipped
 
     v = shipped().get(model.variant.name)
     return v is not None and v.file == model.variant.file
@@ -237,8 +237,7 @@ def write_trace(trace: Trace, path: str | Path) -> None:
 @functools.lru_cache(maxsize=1)
 def _package_sources_digest() -> str:
     """SHA-256 over the source files of the packages that define a model's behaviour."""
-    import properties
-    import protocol
+    from vmacheck import properties, protocol
 
     h = hashlib.sha256()
     roots = [Path(protocol.__file__).parent, Path(properties.__file__).parent]

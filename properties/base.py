@@ -4,7 +4,7 @@ A property overrides the hooks it needs; the explicit engine calls only overridd
 
 - ``check_state(model, state)``: an invariant of every reachable state;
 - ``check_step(model, before, transition)``: a judgement of one atomic step, which may look
-  at the events its primitives recorded (:mod:`protocol.events`);
+  at the events its primitives recorded (:mod:`vmacheck.protocol.events`);
 - ``check_stuck(model, state)``: a reachable state where some thread has not returned and
   no step can run;
 - ``check_final(model, state)``: a reachable state where every thread has returned.
@@ -19,8 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from protocol.model import Model, Transition
-from protocol.state import State
+from vmacheck.protocol.model import Model, Transition
+from vmacheck.protocol.state import State
 
 
 @dataclass(frozen=True)

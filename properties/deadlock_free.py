@@ -7,9 +7,9 @@ recursive ``down_read`` queues behind a waiting writer that waits for the first 
 
 from __future__ import annotations
 
-from protocol.model import Model
-from protocol.rwsem import describe
-from protocol.state import State
+from vmacheck.protocol.model import Model
+from vmacheck.protocol.rwsem import describe
+from vmacheck.protocol.state import State
 
 from .base import Property, Violation
 

@@ -7,8 +7,8 @@ program declares its documented errnos.
 
 from __future__ import annotations
 
-from protocol.model import Model, Transition
-from protocol.state import State
+from vmacheck.protocol.model import Model, Transition
+from vmacheck.protocol.state import State
 
 from .base import Property, Violation
 

@@ -2,7 +2,7 @@
 
 The final mappings (range, flags, tag), PTEs and each thread's return value must equal those
 of some execution of the same syscalls, with the same arguments, one at a time, each atomic
-under the write lock — the reference semantics of :mod:`protocol.syscalls.reference`: munmap
+under the write lock — the reference semantics of :mod:`vmacheck.protocol.syscalls.reference`: munmap
 as Linux 4.19's ``do_munmap``, the other syscalls as their default programs. So a protocol
 must not only be free of races, it must also do what munmap does when it runs alone (no
 ENOMEM where 4.19 succeeds, no success without the work done). Page-table pages are not
@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import weakref
 
-from protocol.kernel import collect_garbage
-from protocol.model import Model
-from protocol.state import LINKED, State, ThreadState, VmaRef
-from protocol.syscalls.reference import reference_for
+from vmacheck.protocol.kernel import collect_garbage
+from vmacheck.protocol.model import Model
+from vmacheck.protocol.state import LINKED, State, ThreadState, VmaRef
+from vmacheck.protocol.syscalls.reference import reference_for
 
 from .base import Property, Violation
 

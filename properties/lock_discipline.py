@@ -8,9 +8,9 @@ Stack expansion is declared as needing only the read lock, as the kernel had it 
 
 from __future__ import annotations
 
-from protocol.events import LOCK_MISUSE, LOCK_REQUIRED, RETURN_LOCKED
-from protocol.model import Model, Transition
-from protocol.state import State
+from vmacheck.protocol.events import LOCK_MISUSE, LOCK_REQUIRED, RETURN_LOCKED
+from vmacheck.protocol.model import Model, Transition
+from vmacheck.protocol.state import State
 
 from .base import Property, Violation
 

@@ -17,8 +17,8 @@ fails).
 
 from __future__ import annotations
 
-from protocol.model import Model, Transition
-from protocol.state import NO_THREAD, State, Vma
+from vmacheck.protocol.model import Model, Transition
+from vmacheck.protocol.state import NO_THREAD, State, Vma
 
 from .base import Property, Violation, vma_name
 

@@ -13,9 +13,9 @@ the ones it may remove.
 
 from __future__ import annotations
 
-from protocol.events import DETACH, ZAP
-from protocol.model import Model, Transition
-from protocol.state import LINKED, NO_THREAD, VM_DEAD, State, Vma
+from vmacheck.protocol.events import DETACH, ZAP
+from vmacheck.protocol.model import Model, Transition
+from vmacheck.protocol.state import LINKED, NO_THREAD, VM_DEAD, State, Vma
 
 from .base import Property, Violation, vma_name
 

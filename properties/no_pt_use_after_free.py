@@ -12,9 +12,9 @@ populates the page table being freed.
 
 from __future__ import annotations
 
-from protocol.events import FREE_PT, PTE_STORE_FREED
-from protocol.model import Model, Transition
-from protocol.state import NO_THREAD, VM_DEAD, State
+from vmacheck.protocol.events import FREE_PT, PTE_STORE_FREED
+from vmacheck.protocol.model import Model, Transition
+from vmacheck.protocol.state import NO_THREAD, VM_DEAD, State
 
 from .base import Property, Violation, vma_name
 

@@ -10,9 +10,9 @@ page may legitimately fail either way.
 
 from __future__ import annotations
 
-from protocol.events import SEGV
-from protocol.model import Model, Transition
-from protocol.state import State
+from vmacheck.protocol.events import SEGV
+from vmacheck.protocol.model import Model, Transition
+from vmacheck.protocol.state import State
 
 from .base import Property, Violation, vma_name
 
@@ -41,7 +41,7 @@ class NoSegvOnMapped(Property):
 
 
 def _flags(flags: int) -> list[str]:
-    from protocol.state import flag_names
+    from vmacheck.protocol.state import flag_names
 
     return flag_names(flags)
 

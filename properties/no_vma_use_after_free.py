@@ -8,9 +8,9 @@ Every dereference of a pointer held in a thread's locals is checked when it happ
 
 from __future__ import annotations
 
-from protocol.events import VMA_STALE_USE
-from protocol.model import Model, Transition
-from protocol.state import DETACHED, FREED, State
+from vmacheck.protocol.events import VMA_STALE_USE
+from vmacheck.protocol.model import Model, Transition
+from vmacheck.protocol.state import DETACHED, FREED, State
 
 from .base import Property, Violation, vma_name
 

@@ -11,8 +11,8 @@ behind is leaked).
 
 from __future__ import annotations
 
-from protocol.model import Model
-from protocol.state import DETACHED, FREED, LINKED, State
+from vmacheck.protocol.model import Model
+from vmacheck.protocol.state import DETACHED, FREED, LINKED, State
 
 from .base import Property, Violation, vma_name
 

@@ -2,7 +2,7 @@
 
 This is the whole interface the engines see: :meth:`Model.initial_states` and
 :meth:`Model.successors`. A transition is one atomic step of one thread, with the events the
-step's primitives recorded (see :mod:`protocol.events`).
+step's primitives recorded (see :mod:`vmacheck.protocol.events`).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Every variant supplies its own ``munmap``; the other syscalls (``mmap`` with MAP_FIXED,
 ``mremap``, ``mprotect``, ``access``) default to the kernel's pre-6.5 behaviour in
-:mod:`protocol.syscalls` and may be overridden too (a variant that changes the page-fault
+:mod:`vmacheck.protocol.syscalls` and may be overridden too (a variant that changes the page-fault
 path, or lets MAP_FIXED fail).
 """
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from protocol import Model, Program, Scenario, State, ThreadState, Variant, Vma, VmaSpec, thread
-from protocol.kernel import Kernel
-from protocol.state import LINKED, NO_THREAD, RwSem, flags_from_names
+from vmacheck.protocol import Model, Program, Scenario, State, ThreadState, Variant, Vma, VmaSpec, thread
+from vmacheck.protocol.kernel import Kernel
+from vmacheck.protocol.state import LINKED, NO_THREAD, RwSem, flags_from_names
 
 scratch = Program(
     "munmap",

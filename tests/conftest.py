@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from properties import shipped as shipped_properties
-from protocol.scenarios import shipped as shipped_scenarios
-from protocol.variants import shipped as shipped_variants
+from vmacheck.properties import shipped as shipped_properties
+from vmacheck.protocol.scenarios import shipped as shipped_scenarios
+from vmacheck.protocol.variants import shipped as shipped_variants
 
 
 @pytest.fixture(scope="session")

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from properties import Property
-from protocol import Model, State
+from vmacheck.properties import Property
+from vmacheck.protocol import Model, State
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""checker.testing, used directly: verdict assertions, names resolved or refused, the
+"""vmacheck.checker.testing, used directly: verdict assertions, names resolved or refused, the
 strategy of schedules and the state machine of a model."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import unittest
 import pytest
 from hypothesis import given, settings
 
-from checker.testing import (
+from vmacheck.checker.testing import (
     Checker,
     VerdictError,
     assert_holds,
@@ -19,7 +19,7 @@ from checker.testing import (
     model,
     schedules,
 )
-from protocol import VariantError
+from vmacheck.protocol import VariantError
 
 
 def test_assert_violates_returns_the_shortest_trace() -> None:

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from checker.trace import load_trace_json, replay
-from protocol import Model
-from protocol.scenarios import shipped as shipped_scenarios
-from protocol.variants import shipped as shipped_variants
+from vmacheck.checker.trace import load_trace_json, replay
+from vmacheck.protocol import Model
+from vmacheck.protocol.scenarios import shipped as shipped_scenarios
+from vmacheck.protocol.variants import shipped as shipped_variants
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "pytest.md"
@@ -51,7 +51,7 @@ def test_the_page_has_examples_of_both_kinds() -> None:
 
 def test_plugin_is_registered_as_a_pytest11_entry_point() -> None:
     eps = importlib.metadata.entry_points(group="pytest11")
-    assert any(ep.value == "checker.pytest_plugin" for ep in eps)
+    assert any(ep.value == "vmacheck.checker.pytest_plugin" for ep in eps)
 
 
 def test_examples_behave_as_documented(doc_run: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
@@ -90,14 +90,17 @@ def test_trace_dir_traces_replay_and_show(doc_run: tuple[Path, subprocess.Comple
     model = Model(shipped_variants()["downgrade-4.20"], shipped_scenarios()["stack-below-growsdown"])
     assert replay(model, data)[2] is None
     shown = subprocess.run(
-        [sys.executable, "-m", "checker.cli", "show", str(path)], capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "vmacheck", "show", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert shown.returncode == 0 and "replayed" in shown.stdout
 
 
 def test_plugin_options_set_the_defaults(tmp_path: Path) -> None:
     (tmp_path / "test_opts.py").write_text(
-        "from checker import testing\n\n"
+        "from vmacheck.checker import testing\n\n"
         "def test_defaults(vmacheck):\n"
         "    assert vmacheck is testing.DEFAULT\n"
         "    assert (vmacheck.engine, vmacheck.seed, vmacheck.examples) == ('random', 7, 30)\n"

@@ -12,7 +12,7 @@ from typing import Any, cast
 
 import z3
 
-from protocol.state import PtRef, State, ThreadState, Vma, VmaRef
+from vmacheck.protocol.state import PtRef, State, ThreadState, Vma, VmaRef
 
 from .kernel import SymModel
 from .terms import SymBool, SymInt

@@ -7,7 +7,7 @@ Verdicts (see docs/symbolic.md):
   replayed on the explicit model and reported as an ordinary schema-1 trace;
 - ``proved``: every path of every interleaving ended within the depth bound and none
   violates the property, for every value of the variables (``--layout any``); or an
-  inductive invariant inferred by :mod:`checker.symbolic.houdini` excludes every violation,
+  inductive invariant inferred by :mod:`vmacheck.checker.symbolic.houdini` excludes every violation,
   for paths of any length (``--proof``);
 - ``holds``: the same, with the variables pinned to the scenario's values
   (``--layout scenario``: the explicit engine's model, checked symbolically);
@@ -25,10 +25,10 @@ from typing import Any
 
 import z3
 
-from properties.base import Property, Violation
-from protocol.kernel import VariantError
-from protocol.model import Model, Transition
-from protocol.state import State
+from vmacheck.properties.base import Property, Violation
+from vmacheck.protocol.kernel import VariantError
+from vmacheck.protocol.model import Model, Transition
+from vmacheck.protocol.state import State
 
 from ..engines import Engine, register
 from ..explicit import ProgressFn

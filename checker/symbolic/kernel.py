@@ -1,7 +1,7 @@
 """The symbolic meaning of the primitives, and symbolic transitions of any model.
 
-:class:`SymKernel` is :class:`protocol.kernel.Kernel` over a state whose addresses are z3
-terms (:mod:`checker.symbolic.terms`). Most primitives need no second definition: their
+:class:`SymKernel` is :class:`vmacheck.protocol.kernel.Kernel` over a state whose addresses are z3
+terms (:mod:`vmacheck.checker.symbolic.terms`). Most primitives need no second definition: their
 Python code (``find_vma``'s walk, ``__split_vma``, ``detach_vmas_to_be_unmapped``,
 ``expand_downwards``) compares addresses, and each comparison forks the path. The
 primitives that touch pages one by one cannot loop over a symbolic range, so they are
@@ -21,10 +21,10 @@ from typing import Any, NamedTuple, TypeVar
 
 import z3
 
-from protocol.kernel import PRIMITIVES, Blocked, Kernel, Queued, VariantError, collect_garbage
-from protocol.model import Model
-from protocol.program import Locals, Program
-from protocol.state import LINKED, PtRef, RwSem, State, ThreadState, Vma, VmaRef, flags_from_names
+from vmacheck.protocol.kernel import PRIMITIVES, Blocked, Kernel, Queued, VariantError, collect_garbage
+from vmacheck.protocol.model import Model
+from vmacheck.protocol.program import Locals, Program
+from vmacheck.protocol.state import LINKED, PtRef, RwSem, State, ThreadState, Vma, VmaRef, flags_from_names
 
 from .terms import Decider, Domain, Infeasible, NotSymbolic, SymBool, SymInt, as_bool, le, lt, smax, smin
 
@@ -362,7 +362,7 @@ class SymKernel(Kernel):
     @symbolic_meaning("set_pte", "reads and writes the PTE array")
     def set_pte(self, pt: PtRef, addr: Any, tag: str) -> None:
         if SymInt(self._pt_term(pt.table)) != pt.gen:
-            from protocol import events as ev
+            from vmacheck.protocol import events as ev
 
             self._event(ev.PTE_STORE_FREED, "set_pte_at", page=addr, detail="page table")
             return

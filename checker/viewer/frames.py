@@ -414,7 +414,7 @@ def _where(data: dict[str, Any]) -> list[str]:
 def property_text(name: str, catalogue: Any = None) -> tuple[str, str]:
     """The property's one-line summary and its explanation (the module docstring)."""
     if catalogue is None:
-        from properties import shipped
+        from vmacheck.properties import shipped
 
         props = shipped()
     else:

@@ -21,8 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from properties import Property, Violation
-from protocol import Model, VariantError
+from vmacheck.properties import Property, Violation
+from vmacheck.protocol import Model, VariantError
 
 from ..errors import UserError
 from ..loader import Catalogue, resolve_variant

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from protocol import Program, Variant
-from protocol.syscalls.common import MUNMAP_ERRNOS, bad_range
+from vmacheck import Program, Variant
+from vmacheck.protocol.syscalls.common import MUNMAP_ERRNOS, bad_range
 
 munmap = Program(
     "munmap",

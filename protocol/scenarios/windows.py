@@ -1,6 +1,6 @@
 """Scenarios for the 2018 variants and Linux 6.5: the limit and the windows between lock holds.
 
-:mod:`protocol.scenarios.races` races munmap against each other syscall; these add what the
+:mod:`vmacheck.protocol.scenarios.races` races munmap against each other syscall; these add what the
 thread and the later fixes argue about and that those do not cover:
 
 - ``munmap-at-limit``: map_count exactly at ``max_map_count`` when a munmap must split a vma
@@ -14,7 +14,7 @@ thread and the later fixes argue about and that those do not cover:
   ``stack-relookup-map-fixed`` (a MAP_FIXED maps the faulting address in 6.5's window: the
   second ``find_vma`` succeeds; also a mapping installed just below a range being unmapped).
 
-Layouts and conventions as in :mod:`protocol.scenarios.races`.
+Layouts and conventions as in :mod:`vmacheck.protocol.scenarios.races`.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """``access(addr)`` for the 2018 RFCs that mark vmas being unmapped ``VM_DEAD``.
 
-The pre-6.5 fault path of :mod:`protocol.syscalls.access` (``find_vma``, ``expand_stack``
+The pre-6.5 fault path of :mod:`vmacheck.protocol.syscalls.access` (``find_vma``, ``expand_stack``
 under the read lock, ``handle_mm_fault``), plus the check the RFCs added so that a fault
 on a vma munmap is tearing down gets SIGSEGV instead of faulting a page back in behind the
 zap: "the page fault to VM_DEAD vma will trigger SIGSEGV" (RFC v3/v4). The check is made

@@ -3,7 +3,7 @@ and ``mremap(MREMAP_FIXED)`` fail when they hit a VM_DEAD vma, "since it is bein
 ("How about letting them return -EBUSY or -EAGAIN to notify the application?").
 
 munmap and the fault path are ``rfc-v4-redo``'s. ``mmap`` and ``mremap`` are the defaults of
-:mod:`protocol.syscalls` with one check first: a VM_DEAD vma overlapping the range they would
+:mod:`vmacheck.protocol.syscalls` with one check first: a VM_DEAD vma overlapping the range they would
 unmap (for mremap, the destination and the source) makes them return EBUSY with nothing
 changed. That closes v4's window, but Michal Hocko's answer stands: "non of those is
 documented to return EBUSY and EAGAIN already has a meaning for locked memory". Never
@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from protocol import Program, Variant
-from protocol.syscalls.access_vm_dead import access_vm_dead
-from protocol.syscalls.common import MMAP_ERRNOS, MREMAP_ERRNOS, bad_range, do_munmap
-from protocol.syscalls.mremap import mremap as default_mremap
-from protocol.syscalls.vm_dead import range_has_dead
+from vmacheck.protocol import Program, Variant
+from vmacheck.protocol.syscalls.access_vm_dead import access_vm_dead
+from vmacheck.protocol.syscalls.common import MMAP_ERRNOS, MREMAP_ERRNOS, bad_range, do_munmap
+from vmacheck.protocol.syscalls.mremap import mremap as default_mremap
+from vmacheck.protocol.syscalls.vm_dead import range_has_dead
 
 from .rfc_v4_redo import munmap as v4_munmap
 

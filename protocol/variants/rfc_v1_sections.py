@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from protocol import Program, Variant
-from protocol.syscalls.common import MUNMAP_ERRNOS, bad_range
+from vmacheck.protocol import Program, Variant
+from vmacheck.protocol.syscalls.common import MUNMAP_ERRNOS, bad_range
 
 # Pages per section: the RFC's LARGE_MAP_THRESH (1 GB), scaled to the scenarios' page universe.
 SECTION = 1

@@ -6,7 +6,7 @@ drop mmap_sem."
 ``W{ find_vma; the map_count check; __split_vma at start and at end; VM_DEAD on every vma in
 the range }`` ``R{ zap the PTEs }`` ``W{ free_pgtables (next recomputed now); detach; free }``,
 with ``vma`` and ``prev`` carried across both gaps. The fault path sends SIGSEGV on a
-VM_DEAD vma (:mod:`protocol.syscalls.access_vm_dead`); splitting first keeps that from
+VM_DEAD vma (:mod:`vmacheck.protocol.syscalls.access_vm_dead`); splitting first keeps that from
 hitting the still-mapped parts of the first and last vma.
 
 The flaw: between the phases mmap_sem is free, and nothing stops ``mmap(MAP_FIXED)``,
@@ -18,10 +18,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from protocol import Program, Variant
-from protocol.syscalls.access_vm_dead import access_vm_dead
-from protocol.syscalls.common import MUNMAP_ERRNOS, bad_range
-from protocol.syscalls.vm_dead import mark_vmas_dead
+from vmacheck.protocol import Program, Variant
+from vmacheck.protocol.syscalls.access_vm_dead import access_vm_dead
+from vmacheck.protocol.syscalls.common import MUNMAP_ERRNOS, bad_range
+from vmacheck.protocol.syscalls.vm_dead import mark_vmas_dead
 
 munmap = Program(
     "munmap",

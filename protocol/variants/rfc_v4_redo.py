@@ -3,7 +3,7 @@
 ``W{ find_vma; the map_count check; __split_vma at start and at end; VM_DEAD on the range }``;
 ``downgrade_write``; ``R{ zap_page_range }``; ``up_read``; ``W{ do_munmap(start, len) }``:
 the final phase looks the range up afresh, so no pointer is carried across the gap. Faults
-on VM_DEAD get SIGSEGV (:mod:`protocol.syscalls.access_vm_dead`).
+on VM_DEAD get SIGSEGV (:mod:`vmacheck.protocol.syscalls.access_vm_dead`).
 
 The flaw: between ``up_read`` and the final ``down_write`` mmap_sem is free, and a racing
 ``mmap(MAP_FIXED)`` or ``mremap(MREMAP_FIXED)`` may map something new over the range — which
@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from protocol import Program, Variant
-from protocol.syscalls.access_vm_dead import access_vm_dead
-from protocol.syscalls.common import MUNMAP_ERRNOS, bad_range, do_munmap
-from protocol.syscalls.vm_dead import mark_vmas_dead
+from vmacheck.protocol import Program, Variant
+from vmacheck.protocol.syscalls.access_vm_dead import access_vm_dead
+from vmacheck.protocol.syscalls.common import MUNMAP_ERRNOS, bad_range, do_munmap
+from vmacheck.protocol.syscalls.vm_dead import mark_vmas_dead
 
 munmap = Program(
     "munmap",

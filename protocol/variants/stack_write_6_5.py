@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from protocol import VM_GROWSDOWN, VM_GROWSUP, Program, Variant
-from protocol.syscalls.common import MUNMAP_ERRNOS, bad_range
+from vmacheck.protocol import VM_GROWSDOWN, VM_GROWSUP, Program, Variant
+from vmacheck.protocol.syscalls.common import MUNMAP_ERRNOS, bad_range
 
 # --- munmap: do_vmi_align_munmap with downgrade, as 4.20 -------------------------------------
 munmap = Program(

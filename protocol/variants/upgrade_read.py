@@ -12,9 +12,9 @@
 ``W{ find_vma; the map_count check; __split_vma at start and at end; VM_DEAD on the range }``;
 ``downgrade_write``; ``R{ unmap_vmas }``; ``upgrade_read``; ``W{ detach; free_pgtables;
 remove_vma_list }``; ``up_write``. The lock is never released, so no pointer goes stale; the
-fault path sends SIGSEGV on VM_DEAD (:mod:`protocol.syscalls.access_vm_dead`).
+fault path sends SIGSEGV on VM_DEAD (:mod:`vmacheck.protocol.syscalls.access_vm_dead`).
 
-Linux has no ``upgrade_read``. The modelled one (:func:`protocol.rwsem.upgrade_read`) is the
+Linux has no ``upgrade_read``. The modelled one (:func:`vmacheck.protocol.rwsem.upgrade_read`) is the
 fair, blocking upgrade the thread discussed ("we have to wait them to finish"): it keeps its
 read hold and queues like a writer. Two upgraders, or an upgrader behind a writer that queued
 while it held the read lock (any munmap, mmap or mremap), wait for each other forever.
@@ -24,10 +24,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from protocol import Program, Variant
-from protocol.syscalls.access_vm_dead import access_vm_dead
-from protocol.syscalls.common import MUNMAP_ERRNOS, bad_range
-from protocol.syscalls.vm_dead import mark_vmas_dead
+from vmacheck.protocol import Program, Variant
+from vmacheck.protocol.syscalls.access_vm_dead import access_vm_dead
+from vmacheck.protocol.syscalls.common import MUNMAP_ERRNOS, bad_range
+from vmacheck.protocol.syscalls.vm_dead import mark_vmas_dead
 
 munmap = Program(
     "munmap",

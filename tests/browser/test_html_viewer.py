@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from checker.cli import main
+from vmacheck.checker.cli import main
 
 pytestmark = pytest.mark.browser
 

@@ -8,12 +8,12 @@ from collections import deque
 
 import z3
 
-from checker.symbolic.concrete import concretize, lift
-from checker.symbolic.kernel import SymModel, SymTransition
-from protocol import Model
-from protocol.scenarios import shipped as shipped_scenarios
-from protocol.state import State
-from protocol.variants import shipped as shipped_variants
+from vmacheck.checker.symbolic.concrete import concretize, lift
+from vmacheck.checker.symbolic.kernel import SymModel, SymTransition
+from vmacheck.protocol import Model
+from vmacheck.protocol.scenarios import shipped as shipped_scenarios
+from vmacheck.protocol.state import State
+from vmacheck.protocol.variants import shipped as shipped_variants
 
 VARIANTS = shipped_variants()
 SCENARIOS = shipped_scenarios()

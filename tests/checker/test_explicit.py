@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from checker.explicit import Search
-from checker.result import HOLDS, UNKNOWN, VIOLATED
-from checker.trace import replay, trace_json
-from properties import Property, Violation
-from properties import shipped as shipped_properties
-from protocol import Model, Program, Scenario, State, Variant, VmaSpec, thread
-from protocol.scenarios import shipped as shipped_scenarios
-from protocol.variants import shipped as shipped_variants
+from vmacheck.checker.explicit import Search
+from vmacheck.checker.result import HOLDS, UNKNOWN, VIOLATED
+from vmacheck.checker.trace import replay, trace_json
+from vmacheck.properties import Property, Violation
+from vmacheck.properties import shipped as shipped_properties
+from vmacheck.protocol import Model, Program, Scenario, State, Variant, VmaSpec, thread
+from vmacheck.protocol.scenarios import shipped as shipped_scenarios
+from vmacheck.protocol.variants import shipped as shipped_variants
 
 PROPS = list(shipped_properties().values())
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from checker.explicit import Search
-from checker.mutants import (
+from vmacheck.checker.explicit import Search
+from vmacheck.checker.mutants import (
     EQUIVALENT,
     KILLED,
     KILLED_ERROR,
@@ -26,10 +26,10 @@ from checker.mutants import (
     mutation_test,
     same_behaviour,
 )
-from properties import shipped as shipped_properties
-from protocol import Model
-from protocol.scenarios import shipped as shipped_scenarios
-from protocol.variants import shipped as shipped_variants
+from vmacheck.properties import shipped as shipped_properties
+from vmacheck.protocol import Model
+from vmacheck.protocol.scenarios import shipped as shipped_scenarios
+from vmacheck.protocol.variants import shipped as shipped_variants
 
 PROPS = list(shipped_properties().values())
 VARIANTS = shipped_variants()

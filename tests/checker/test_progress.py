@@ -6,8 +6,8 @@ import io
 
 from rich.console import Console
 
-from checker.progress import Reporter
-from checker.result import Stats
+from vmacheck.checker.progress import Reporter
+from vmacheck.checker.result import Stats
 
 
 def test_plain_progress_lines_when_not_a_terminal() -> None:

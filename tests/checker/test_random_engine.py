@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from checker.cli import main
-from checker.explicit import Search
-from checker.random_engine import (
+from vmacheck.checker.cli import main
+from vmacheck.checker.explicit import Search
+from vmacheck.checker.random_engine import (
     ENDED_CUT,
     Randomly,
     RandomSearch,
@@ -20,12 +20,12 @@ from checker.random_engine import (
     replay_decisions,
     schedules,
 )
-from checker.result import HOLDS, UNKNOWN, VIOLATED
-from checker.trace import load_trace_json, replay
-from properties import shipped as shipped_properties
-from protocol import Model
-from protocol.scenarios import shipped as shipped_scenarios
-from protocol.variants import shipped as shipped_variants
+from vmacheck.checker.result import HOLDS, UNKNOWN, VIOLATED
+from vmacheck.checker.trace import load_trace_json, replay
+from vmacheck.properties import shipped as shipped_properties
+from vmacheck.protocol import Model
+from vmacheck.protocol.scenarios import shipped as shipped_scenarios
+from vmacheck.protocol.variants import shipped as shipped_variants
 
 PROPS = list(shipped_properties().values())
 SMALL = sorted(n for n, sc in shipped_scenarios().items() if sc.exhaustive)

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import pytest
 
-from checker.explicit import Search
-from checker.result import VIOLATED
-from properties import shipped as shipped_properties
-from protocol import Model
-from protocol.scenarios import shipped as shipped_scenarios
-from protocol.variants import shipped as shipped_variants
 from tests.reference_explorer import explore
+from vmacheck.checker.explicit import Search
+from vmacheck.checker.result import VIOLATED
+from vmacheck.properties import shipped as shipped_properties
+from vmacheck.protocol import Model
+from vmacheck.protocol.scenarios import shipped as shipped_scenarios
+from vmacheck.protocol.variants import shipped as shipped_variants
 
 PAIRS = [
     (v, s)

@@ -20,14 +20,14 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from checker.explicit import Search
-from checker.random_engine import RandomSearch
-from checker.result import HOLDS, VIOLATED
-from checker.trace import load_trace_json, replay, trace_json, validate_trace, write_trace
-from properties import shipped as shipped_properties
-from protocol import Model, Scenario, VmaSpec, oneof, thread
-from protocol.variants import shipped as shipped_variants
 from tests.reference_explorer import explore
+from vmacheck.checker.explicit import Search
+from vmacheck.checker.random_engine import RandomSearch
+from vmacheck.checker.result import HOLDS, VIOLATED
+from vmacheck.checker.trace import load_trace_json, replay, trace_json, validate_trace, write_trace
+from vmacheck.properties import shipped as shipped_properties
+from vmacheck.protocol import Model, Scenario, VmaSpec, oneof, thread
+from vmacheck.protocol.variants import shipped as shipped_variants
 
 PROPS = list(shipped_properties().values())
 VARIANTS = shipped_variants()

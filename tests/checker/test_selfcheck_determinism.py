@@ -10,12 +10,12 @@ import sys
 
 SCRIPT = r"""
 import json
-from checker.explicit import Search
-from checker.random_engine import RandomSearch
-from checker.trace import trace_json
-from properties import shipped
-from protocol import Model, Scenario, VmaSpec, thread
-from protocol.variants import shipped as variants
+from vmacheck.checker.explicit import Search
+from vmacheck.checker.random_engine import RandomSearch
+from vmacheck.checker.trace import trace_json
+from vmacheck.properties import shipped
+from vmacheck.protocol import Model, Scenario, VmaSpec, thread
+from vmacheck.protocol.variants import shipped as variants
 
 # two identical faults: thread symmetry applies
 sc = Scenario("sym", "munmap below a stack, two identical faults",

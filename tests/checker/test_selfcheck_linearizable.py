@@ -7,11 +7,11 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from properties.linearizable import outcome, sequential_outcomes
-from protocol import Model, Scenario, State
-from protocol.scenarios import shipped as shipped_scenarios
-from protocol.variants import shipped as shipped_variants
 from tests.checker.test_selfcheck import scenarios
+from vmacheck.properties.linearizable import outcome, sequential_outcomes
+from vmacheck.protocol import Model, Scenario, State
+from vmacheck.protocol.scenarios import shipped as shipped_scenarios
+from vmacheck.protocol.variants import shipped as shipped_variants
 
 VARIANTS = shipped_variants()
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from checker.loader import load_file
-from checker.result import PROVED, VIOLATED
-from checker.symbolic.engine import SymbolicCheck
-from properties import shipped as shipped_properties
-from protocol import Model
+from vmacheck.checker.loader import load_file
+from vmacheck.checker.result import PROVED, VIOLATED
+from vmacheck.checker.symbolic.engine import SymbolicCheck
+from vmacheck.properties import shipped as shipped_properties
+from vmacheck.protocol import Model
 
 from .symbolic_support import SCENARIOS, VARIANTS
 

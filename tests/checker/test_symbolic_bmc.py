@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from checker.explicit import Search
-from checker.result import HOLDS, PROVED, UNKNOWN, VIOLATED
-from checker.symbolic.engine import SymbolicCheck
-from checker.trace import load_trace_json, replay_trace, trace_json, write_trace
-from properties import shipped as shipped_properties
+from vmacheck.checker.explicit import Search
+from vmacheck.checker.result import HOLDS, PROVED, UNKNOWN, VIOLATED
+from vmacheck.checker.symbolic.engine import SymbolicCheck
+from vmacheck.checker.trace import load_trace_json, replay_trace, trace_json, write_trace
+from vmacheck.properties import shipped as shipped_properties
 
 from .symbolic_support import PAIRS, model_of
 

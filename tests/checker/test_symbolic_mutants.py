@@ -14,12 +14,12 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from checker.explicit import Search
-from checker.mutants import generate
-from checker.result import PROVED, VIOLATED
-from checker.symbolic.engine import SymbolicCheck
-from properties import shipped as shipped_properties
-from protocol import Model, VariantError
+from vmacheck.checker.explicit import Search
+from vmacheck.checker.mutants import generate
+from vmacheck.checker.result import PROVED, VIOLATED
+from vmacheck.checker.symbolic.engine import SymbolicCheck
+from vmacheck.properties import shipped as shipped_properties
+from vmacheck.protocol import Model, VariantError
 
 from .symbolic_support import SCENARIOS, VARIANTS
 

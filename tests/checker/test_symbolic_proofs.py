@@ -27,17 +27,17 @@ import z3
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from checker.explicit import Search
-from checker.loader import load_file
-from checker.mutants import generate
-from checker.result import HOLDS, PROVED, UNKNOWN, VIOLATED
-from checker.symbolic import houdini
-from checker.symbolic.engine import SymbolicCheck
-from checker.symbolic.kernel import SymModel, state_key
-from checker.symbolic.skeleton import fill, split
-from properties import shipped as shipped_properties
-from protocol import Model, Variant, VariantError
-from protocol.scenario import Scenario
+from vmacheck.checker.explicit import Search
+from vmacheck.checker.loader import load_file
+from vmacheck.checker.mutants import generate
+from vmacheck.checker.result import HOLDS, PROVED, UNKNOWN, VIOLATED
+from vmacheck.checker.symbolic import houdini
+from vmacheck.checker.symbolic.engine import SymbolicCheck
+from vmacheck.checker.symbolic.kernel import SymModel, state_key
+from vmacheck.checker.symbolic.skeleton import fill, split
+from vmacheck.properties import shipped as shipped_properties
+from vmacheck.protocol import Model, Variant, VariantError
+from vmacheck.protocol.scenario import Scenario
 
 from .symbolic_support import SCENARIOS, VARIANTS, model_of
 

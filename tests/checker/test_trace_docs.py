@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 
-from checker.cli import main
-from checker.explicit import Search
-from checker.loader import load_file
-from checker.trace import trace_json
-from properties import shipped as shipped_properties
-from protocol import Model, events
-from protocol.scenarios import shipped as shipped_scenarios
+from vmacheck.checker.cli import main
+from vmacheck.checker.explicit import Search
+from vmacheck.checker.loader import load_file
+from vmacheck.checker.trace import trace_json
+from vmacheck.properties import shipped as shipped_properties
+from vmacheck.protocol import Model, events
+from vmacheck.protocol.scenarios import shipped as shipped_scenarios
 
 ROOT = Path(__file__).resolve().parents[2]
 READING = ROOT / "docs" / "reading-a-trace.md"

@@ -13,10 +13,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from checker.cli import main
-from checker.explicit import Search
-from checker.loader import Catalogue, resolve_variant
-from checker.trace import (
+from vmacheck.checker.cli import main
+from vmacheck.checker.explicit import Search
+from vmacheck.checker.loader import Catalogue, resolve_variant
+from vmacheck.checker.trace import (
     build_trace,
     model_digest,
     replay,
@@ -24,12 +24,12 @@ from checker.trace import (
     trace_json,
     validate_trace,
 )
-from checker.viewer.verify import DIVERGED, NOT_REPLAYED, REPLAYED, verify
-from properties import Violation
-from properties import shipped as shipped_properties
-from protocol import Model
-from protocol.scenarios import shipped as shipped_scenarios
-from protocol.variants import shipped as shipped_variants
+from vmacheck.checker.viewer.verify import DIVERGED, NOT_REPLAYED, REPLAYED, verify
+from vmacheck.properties import Violation
+from vmacheck.properties import shipped as shipped_properties
+from vmacheck.protocol import Model
+from vmacheck.protocol.scenarios import shipped as shipped_scenarios
+from vmacheck.protocol.variants import shipped as shipped_variants
 
 VARIANT_FILE = Path(__file__).with_name("test_trace_variants.py")
 PAIRS = [

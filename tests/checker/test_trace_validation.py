@@ -20,11 +20,11 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from checker.cli import main
-from checker.explicit import Search
-from checker.loader import Catalogue, resolve_variant
-from checker.trace import TraceError, canonical, load_trace_json, trace_json, validate_trace
-from protocol import Model
+from vmacheck.checker.cli import main
+from vmacheck.checker.explicit import Search
+from vmacheck.checker.loader import Catalogue, resolve_variant
+from vmacheck.checker.trace import TraceError, canonical, load_trace_json, trace_json, validate_trace
+from vmacheck.protocol import Model
 
 VARIANT_FILE = str(Path(__file__).with_name("test_trace_variants.py"))
 

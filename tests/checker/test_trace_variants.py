@@ -18,12 +18,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from checker.explicit import Search
-from checker.loader import load_file
-from properties import shipped as shipped_properties
-from protocol import Model, Program, Scenario, Variant, VmaSpec, oneof, thread
-from protocol.scenarios import shipped as shipped_scenarios
-from protocol.syscalls.common import MUNMAP_ERRNOS, bad_range
+from vmacheck.checker.explicit import Search
+from vmacheck.checker.loader import load_file
+from vmacheck.properties import shipped as shipped_properties
+from vmacheck.protocol import Model, Program, Scenario, Variant, VmaSpec, oneof, thread
+from vmacheck.protocol.scenarios import shipped as shipped_scenarios
+from vmacheck.protocol.syscalls.common import MUNMAP_ERRNOS, bad_range
 
 FILE = Path(__file__)
 

@@ -15,17 +15,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from checker.cli import main
-from checker.explicit import Search
-from checker.render import tag_char
-from checker.trace import build_trace, trace_json
-from checker.viewer import build_view
-from checker.viewer.frames import TraceView
-from properties import Violation
-from properties import shipped as shipped_properties
-from protocol import Model
-from protocol.scenarios import shipped as shipped_scenarios
-from protocol.variants import shipped as shipped_variants
+from vmacheck.checker.cli import main
+from vmacheck.checker.explicit import Search
+from vmacheck.checker.render import tag_char
+from vmacheck.checker.trace import build_trace, trace_json
+from vmacheck.checker.viewer import build_view
+from vmacheck.checker.viewer.frames import TraceView
+from vmacheck.properties import Violation
+from vmacheck.properties import shipped as shipped_properties
+from vmacheck.protocol import Model
+from vmacheck.protocol.scenarios import shipped as shipped_scenarios
+from vmacheck.protocol.variants import shipped as shipped_variants
 
 
 def _model(variant: str, scenario: str) -> Model:
@@ -159,9 +159,9 @@ USER_FILE = '''"""A user's variant file with a property of its own.
 
 The property's explanation comes from this docstring: page 3 must never be mapped.
 """
-from properties import Property
-from protocol import Variant
-from protocol.variants.downgrade_4_20 import VARIANT as BASE
+from vmacheck.properties import Property
+from vmacheck.protocol import Variant
+from vmacheck.protocol.variants.downgrade_4_20 import VARIANT as BASE
 
 VARIANT = Variant("mine", "4.20 under another name", munmap=BASE.munmap)
 

@@ -12,15 +12,15 @@ from typing import Any
 
 import pytest
 
-from checker.cli import main
-from checker.explicit import Search
-from checker.trace import trace_json
-from checker.viewer import build_view, render_html
-from checker.viewer.verify import Verification
-from properties import shipped as shipped_properties
-from protocol import Model
-from protocol.scenarios import shipped as shipped_scenarios
-from protocol.variants import shipped as shipped_variants
+from vmacheck.checker.cli import main
+from vmacheck.checker.explicit import Search
+from vmacheck.checker.trace import trace_json
+from vmacheck.checker.viewer import build_view, render_html
+from vmacheck.checker.viewer.verify import Verification
+from vmacheck.properties import shipped as shipped_properties
+from vmacheck.protocol import Model
+from vmacheck.protocol.scenarios import shipped as shipped_scenarios
+from vmacheck.protocol.variants import shipped as shipped_variants
 
 VOID = {"meta", "br", "img", "input", "link", "hr", "col", "wbr", "source", "area", "base"}
 

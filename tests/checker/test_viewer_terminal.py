@@ -13,16 +13,16 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from checker.cli import main
-from checker.explicit import Search
-from checker.trace import trace_json
-from checker.viewer import TerminalOptions, build_view, render_terminal, verify
-from checker.viewer.frames import TraceView
-from checker.viewer.terminal import CHANGES, COMPACT, FULL
-from properties import shipped as shipped_properties
-from protocol import Model
-from protocol.scenarios import shipped as shipped_scenarios
-from protocol.variants import shipped as shipped_variants
+from vmacheck.checker.cli import main
+from vmacheck.checker.explicit import Search
+from vmacheck.checker.trace import trace_json
+from vmacheck.checker.viewer import TerminalOptions, build_view, render_terminal, verify
+from vmacheck.checker.viewer.frames import TraceView
+from vmacheck.checker.viewer.terminal import CHANGES, COMPACT, FULL
+from vmacheck.properties import shipped as shipped_properties
+from vmacheck.protocol import Model
+from vmacheck.protocol.scenarios import shipped as shipped_scenarios
+from vmacheck.protocol.variants import shipped as shipped_variants
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -149,7 +149,7 @@ def test_show_through_a_pipe_has_no_escape_codes(tmp_path: Path) -> None:
     trace = tmp_path / "race.json"
     trace.write_text(__import__("json").dumps(race_data()))
     proc = subprocess.run(
-        [sys.executable, "-m", "checker.cli", "show", str(trace)],
+        [sys.executable, "-m", "vmacheck", "show", str(trace)],
         capture_output=True,
         text=True,
         timeout=120,

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from checker.cli import main
-from checker.trace import load_trace_json
-from protocol.variants import shipped as shipped_variants
+from vmacheck.checker.cli import main
+from vmacheck.checker.trace import load_trace_json
+from vmacheck.protocol.variants import shipped as shipped_variants
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -110,10 +110,12 @@ def test_bad_input_is_one_line_and_exit_2(
     ("source", "message"),
     [
         ("x = (\n", ":1: syntax error"),
-        ("import protocol\n", "defines no variant"),
+        ("import vmacheck\n", "defines no variant"),
+        ("import protocol\n", ":1: 'protocol' is vmacheck's old package name: write `from vmacheck import"),
+        ("import os\nfrom checker.testing import x\n", ":2: 'checker' is vmacheck's old package name"),
         ("raise RuntimeError('boom')\n", ":1: loading failed: RuntimeError: boom"),
         (
-            "from protocol import Program, Variant\np = Program('munmap')\nVARIANT = Variant('v', 's', p)\n",
+            "from vmacheck import Program, Variant\np = Program('munmap')\nVARIANT = Variant('v', 's', p)\n",
             "has no steps",
         ),
     ],
@@ -132,7 +134,7 @@ def test_a_variant_that_crashes_while_checked_names_the_step(
 ) -> None:
     path = tmp_path / "crash.py"
     path.write_text(
-        "from protocol import Program, Variant\n"
+        "from vmacheck import Program, Variant\n"
         "p = Program('munmap', params=('start', 'len'))\n"
         "@p.step('down_write')\n"
         "def _(k, t):\n"
@@ -171,9 +173,8 @@ def test_user_file_may_define_scenarios_and_properties(
 ) -> None:
     path = tmp_path / "mine.py"
     path.write_text(
-        "from protocol.variants.baseline_4_19 import munmap\n"
-        "from protocol import Variant, Scenario, VmaSpec, thread\n"
-        "from properties import Property\n"
+        "from vmacheck.protocol.variants.baseline_4_19 import munmap\n"
+        "from vmacheck import Property, Variant, Scenario, VmaSpec, thread\n"
         "VARIANT = Variant('mine', 'baseline copy', munmap)\n"
         "SCENARIOS = [Scenario('tiny', 'one munmap', vmas=(VmaSpec('A', 0, 2),),"
         " threads=(thread('munmap', start=0, len=1),))]\n"

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from checker.cli import main
-from checker.explicit import Search
-from properties import shipped as shipped_properties
-from protocol import Model
-from protocol.scenarios import shipped as shipped_scenarios
-from protocol.variants import shipped as shipped_variants
+from vmacheck.checker.cli import main
+from vmacheck.checker.explicit import Search
+from vmacheck.properties import shipped as shipped_properties
+from vmacheck.protocol import Model
+from vmacheck.protocol.scenarios import shipped as shipped_scenarios
+from vmacheck.protocol.variants import shipped as shipped_variants
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

@@ -6,12 +6,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from checker.explicit import Search
-from checker.loader import load_file
-from properties import shipped as shipped_properties
-from protocol import Model, Scenario
-from protocol.scenarios import shipped as shipped_scenarios
-from protocol.variants import shipped as shipped_variants
+from vmacheck.checker.explicit import Search
+from vmacheck.checker.loader import load_file
+from vmacheck.properties import shipped as shipped_properties
+from vmacheck.protocol import Model, Scenario
+from vmacheck.protocol.scenarios import shipped as shipped_scenarios
+from vmacheck.protocol.variants import shipped as shipped_variants
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "writing-a-variant.md"

@@ -33,12 +33,12 @@ from typing import Any
 
 import pytest
 
-from checker.cli import main as vmacheck
-from checker.render import changes, sem_text, vma_legend
-from checker.trace import load_trace_json, replay
-from protocol import Model
-from protocol.scenarios import shipped as shipped_scenarios
-from protocol.variants import shipped as shipped_variants
+from vmacheck.checker.cli import main as vmacheck
+from vmacheck.checker.render import changes, sem_text, vma_legend
+from vmacheck.checker.trace import load_trace_json, replay
+from vmacheck.protocol import Model
+from vmacheck.protocol.scenarios import shipped as shipped_scenarios
+from vmacheck.protocol.variants import shipped as shipped_variants
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "variants.md"

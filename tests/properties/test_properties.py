@@ -3,12 +3,12 @@ fails, and the failing part named in the message."""
 
 from __future__ import annotations
 
-from properties import shipped
-from protocol import events as ev
-from protocol.events import Event
-from protocol.model import Model, Transition
-from protocol.state import DETACHED, FREED, State, ThreadState
 from tests.builders import held, make_state, scratch_model, vma
+from vmacheck.properties import shipped
+from vmacheck.protocol import events as ev
+from vmacheck.protocol.events import Event
+from vmacheck.protocol.model import Model, Transition
+from vmacheck.protocol.state import DETACHED, FREED, State, ThreadState
 
 P = shipped()
 MODEL = scratch_model(max_map_count=3)
@@ -178,8 +178,8 @@ def test_documented_errno() -> None:
 
 
 def test_linearizable_against_the_sequential_executions() -> None:
-    from protocol.scenarios import shipped as scenarios
-    from protocol.variants import shipped as variants
+    from vmacheck.protocol.scenarios import shipped as scenarios
+    from vmacheck.protocol.variants import shipped as variants
 
     prop = P["linearizable"]
     model = Model(variants()["baseline-4.19"], scenarios()["two-munmaps"])

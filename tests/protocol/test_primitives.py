@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from protocol import events as ev
-from protocol.kernel import PRIMITIVES, Blocked, Queued, VmaView
-from protocol.state import DETACHED, FREED, LINKED, VM_DEAD, VM_GROWSDOWN, VM_RDONLY, PtRef
 from tests.builders import held, kernel, make_state, vma
+from vmacheck.protocol import events as ev
+from vmacheck.protocol.kernel import PRIMITIVES, Blocked, Queued, VmaView
+from vmacheck.protocol.state import DETACHED, FREED, LINKED, VM_DEAD, VM_GROWSDOWN, VM_RDONLY, PtRef
 
 TESTED: set[str] = set()
 

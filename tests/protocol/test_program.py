@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from protocol import Model, Program, Scenario, Variant, VariantError, VmaSpec, oneof, thread
-from protocol.state import LINKED
 from tests.builders import scratch_model
+from vmacheck.protocol import Model, Program, Scenario, Variant, VariantError, VmaSpec, oneof, thread
+from vmacheck.protocol.state import LINKED
 
 
 def _variant(prog: Program) -> Variant:

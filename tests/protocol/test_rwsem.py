@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from protocol import rwsem
-from protocol.state import NO_THREAD, READ, UPGRADE, WRITE, RwSem
+from vmacheck.protocol import rwsem
+from vmacheck.protocol.state import NO_THREAD, READ, UPGRADE, WRITE, RwSem
 
 
 def test_readers_share_writer_excludes() -> None:

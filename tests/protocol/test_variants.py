@@ -8,7 +8,7 @@ thread found wrong with it means a scenario lost its race or the model changed; 
 violation must be understood and written down here.
 
 Every counterexample is also written as a schema-1 trace, read back, and replayed step by
-step on the model (:func:`checker.trace.replay`) to the state where the property fails —
+step on the model (:func:`vmacheck.checker.trace.replay`) to the state where the property fails —
 and to no earlier one, since the engine promises shortest traces.
 """
 
@@ -18,13 +18,13 @@ import functools
 
 import pytest
 
-from checker.explicit import Search
-from checker.result import VIOLATED, CheckResult
-from checker.trace import replay, trace_json, validate_trace
-from properties import shipped as shipped_properties
-from protocol import Model
-from protocol.scenarios import shipped as shipped_scenarios
-from protocol.variants import shipped as shipped_variants
+from vmacheck.checker.explicit import Search
+from vmacheck.checker.result import VIOLATED, CheckResult
+from vmacheck.checker.trace import replay, trace_json, validate_trace
+from vmacheck.properties import shipped as shipped_properties
+from vmacheck.protocol import Model
+from vmacheck.protocol.scenarios import shipped as shipped_scenarios
+from vmacheck.protocol.variants import shipped as shipped_variants
 
 # --- the expectation, from the sources ------------------------------------------------------
 # variant -> scenario -> {violated property: why}. A scenario not listed: every property holds.

@@ -22,10 +22,10 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from properties.linearizable import Outcome, outcome
-from protocol import Model
-from protocol.scenario import Scenario, VmaSpec, thread
-from protocol.variants import shipped as shipped_variants
+from vmacheck.properties.linearizable import Outcome, outcome
+from vmacheck.protocol import Model
+from vmacheck.protocol.scenario import Scenario, VmaSpec, thread
+from vmacheck.protocol.variants import shipped as shipped_variants
 
 PAGES = 8
 VARIANTS = shipped_variants()

@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from checker.explicit import Search
-from checker.result import HOLDS, VIOLATED
-from properties import shipped as shipped_properties
-from protocol import Model, Program, Variant
-from protocol.scenarios import shipped as shipped_scenarios
-from protocol.syscalls.vm_dead import mark_vmas_dead
-from protocol.variants import shipped as shipped_variants
+from vmacheck.checker.explicit import Search
+from vmacheck.checker.result import HOLDS, VIOLATED
+from vmacheck.properties import shipped as shipped_properties
+from vmacheck.protocol import Model, Program, Variant
+from vmacheck.protocol.scenarios import shipped as shipped_scenarios
+from vmacheck.protocol.syscalls.vm_dead import mark_vmas_dead
+from vmacheck.protocol.variants import shipped as shipped_variants
 
 PROPS = shipped_properties()
 

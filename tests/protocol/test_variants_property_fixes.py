@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import pytest
 
-from properties import shipped as shipped_properties
-from protocol import Model, State
-from protocol.events import FREE_PT, VMA_STALE_USE, ZAP, Event
-from protocol.model import Transition
-from protocol.scenarios import shipped as shipped_scenarios
-from protocol.state import DETACHED, FREED, LINKED, NO_THREAD, VM_DEAD, Vma
-from protocol.variants import shipped as shipped_variants
+from vmacheck.properties import shipped as shipped_properties
+from vmacheck.protocol import Model, State
+from vmacheck.protocol.events import FREE_PT, VMA_STALE_USE, ZAP, Event
+from vmacheck.protocol.model import Transition
+from vmacheck.protocol.scenarios import shipped as shipped_scenarios
+from vmacheck.protocol.state import DETACHED, FREED, LINKED, NO_THREAD, VM_DEAD, Vma
+from vmacheck.protocol.variants import shipped as shipped_variants
 
 PROPS = shipped_properties()
 
@@ -139,7 +139,7 @@ def test_stale_use_message(model: Model, status: int, owner: int, words: str) ->
 
 # --- and on the model: v3's own order no longer trips the page-table check ----------------
 def test_v3_alone_frees_its_page_tables_cleanly() -> None:
-    from checker.explicit import Search
+    from vmacheck.checker.explicit import Search
 
     model = Model(shipped_variants()["rfc-v3-three-phase"], shipped_scenarios()["stack-below-growsdown"])
     res = Search(model, [PROPS["no_pt_use_after_free"], PROPS["no_clobber"]]).run()

@@ -11,8 +11,8 @@ import dataclasses
 import inspect
 from typing import Any
 
-from protocol import Variant
-from protocol.variants import baseline_4_19
+from vmacheck.protocol import Variant
+from vmacheck.protocol.variants import baseline_4_19
 
 
 def find_vma(k: Any, t: Any) -> None:

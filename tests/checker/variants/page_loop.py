@@ -8,8 +8,8 @@ import dataclasses
 import inspect
 from typing import Any
 
-from protocol import Variant
-from protocol.variants import baseline_4_19
+from vmacheck.protocol import Variant
+from vmacheck.protocol.variants import baseline_4_19
 
 base = baseline_4_19.VARIANT.program("munmap")
 step = base.steps[base.index["find_vma"]]

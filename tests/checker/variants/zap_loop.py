@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from protocol import Program, Variant
-from protocol.syscalls.common import MUNMAP_ERRNOS
-from protocol.variants import baseline_4_19 as base
+from vmacheck.protocol import Program, Variant
+from vmacheck.protocol.syscalls.common import MUNMAP_ERRNOS
+from vmacheck.protocol.variants import baseline_4_19 as base
 
 munmap = Program(
     "munmap",
