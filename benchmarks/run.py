@@ -21,7 +21,7 @@ import time
 
 CHILD = """
 import json, resource, sys, time
-from vmacheck.checker.explicit import Search
+from vmacheck.checker.engines.explicit import Search
 from vmacheck.properties import shipped as props
 from vmacheck.protocol import Model
 from vmacheck.protocol.scenarios import shipped as scenarios

@@ -19,7 +19,7 @@ import sys
 
 CHILD = """
 import json, resource, sys, time
-from vmacheck.checker.symbolic.engine import SymbolicCheck
+from vmacheck.checker.engines.symbolic.engine import SymbolicCheck
 from vmacheck.properties import shipped as props
 from vmacheck.protocol import Model
 from vmacheck.protocol.scenarios import shipped as scenarios

@@ -19,16 +19,15 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from vmacheck.checker.core.result import HOLDS, PROVED, UNKNOWN, VIOLATED, CheckResult
+from vmacheck.checker.engines import Engine, load_engines
+from vmacheck.checker.errors import UserError
+from vmacheck.checker.loader import Catalogue, pick, resolve_variant
+from vmacheck.checker.report.progress import Reporter
+from vmacheck.checker.report.render import render_trace_text
+from vmacheck.checker.report.trace import TraceError, trace_json, write_trace
 from vmacheck.properties import Property
 from vmacheck.protocol import Model, Scenario, Variant, VariantError
-
-from .engines import Engine, load_engines
-from .errors import UserError
-from .loader import Catalogue, pick, resolve_variant
-from .progress import Reporter
-from .render import render_trace_text
-from .result import HOLDS, PROVED, UNKNOWN, VIOLATED, CheckResult
-from .trace import TraceError, trace_json, write_trace
 
 EXIT_OK, EXIT_VIOLATED, EXIT_BAD_INPUT, EXIT_BOUND = 0, 1, 2, 3
 
@@ -291,7 +290,7 @@ def cmd_list(opts: argparse.Namespace, engines: dict[str, Engine]) -> int:
     cat = Catalogue.shipped()
     if opts.variant_file:
         resolve_variant(opts.variant_file, cat)
-        from .loader import load_file
+        from vmacheck.checker.loader import load_file
 
         cat.variants.update(load_file(opts.variant_file).variants)
     if opts.json:
@@ -363,7 +362,7 @@ def cmd_check(opts: argparse.Namespace, engines: dict[str, Engine]) -> int:
                     raise UserError(f"cannot write {path}: {exc.strerror}") from None
                 pr.trace_file = str(path)
             if html_dir is not None and pr.trace is not None:
-                from .show import write_trace_html
+                from vmacheck.checker.report.show import write_trace_html
 
                 html_path = html_dir / Path(_trace_name(res, pr.name)).with_suffix(".html")
                 write_trace_html(pr.trace, html_path)
@@ -534,7 +533,7 @@ def cmd_compare(opts: argparse.Namespace, engines: dict[str, Engine]) -> int:
 
 
 def cmd_show(opts: argparse.Namespace, engines: dict[str, Engine]) -> int:
-    from .show import show
+    from vmacheck.checker.report.show import show
 
     return show(opts)
 

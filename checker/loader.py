@@ -17,13 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
+from vmacheck.checker.errors import UserError
 from vmacheck.properties import Property
 from vmacheck.properties import shipped as shipped_properties
 from vmacheck.protocol import Scenario, Variant, VariantError
 from vmacheck.protocol.scenarios import shipped as shipped_scenarios
 from vmacheck.protocol.variants import shipped as shipped_variants
-
-from .errors import UserError
 
 
 @dataclass

@@ -34,13 +34,12 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from vmacheck.checker.core.canon import canonicaliser
+from vmacheck.checker.core.result import VIOLATED
+from vmacheck.checker.engines.explicit import Search
 from vmacheck.properties import Property
 from vmacheck.protocol import Model, Scenario, Variant, VariantError
 from vmacheck.protocol.state import NO_THREAD, State
-
-from .explicit import Search
-from .reduction import canonicaliser
-from .result import VIOLATED
 
 LOCKS = {"down_read", "down_write", "up_read", "up_write", "downgrade_write", "upgrade_read"}
 SPLITS = {"split_vma"}
@@ -611,7 +610,7 @@ def random_catches(
     the explicit engine proved the other free of. Returns where (scenario: property), or
     ``None``. ``first``: the scenario to try first (where the explicit engine saw it);
     ``cache``: the original's random results per scenario, kept between calls."""
-    from .random_engine import RandomSearch
+    from vmacheck.checker.engines.random import RandomSearch
 
     def violated(variant: Variant, sc: Scenario) -> set[str]:
         return set(

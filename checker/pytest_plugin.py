@@ -47,7 +47,7 @@ def _options(config: pytest.Config) -> dict[str, Any]:
 def pytest_configure(config: pytest.Config) -> None:
     options = {k: v for k, v in _options(config).items() if v is not None}
     if options:
-        from . import testing
+        from vmacheck.checker import testing
 
         testing.DEFAULT = testing.DEFAULT.with_options(**options)
 
@@ -64,6 +64,6 @@ def vmacheck(pytestconfig: pytest.Config) -> Any:
     """A :class:`vmacheck.checker.testing.Checker` with this run's options: ``vmacheck.assert_holds(
     variant, scenario)``, ``vmacheck.assert_violates(variant, scenario, property)``,
     ``vmacheck.check(...)``."""
-    from . import testing
+    from vmacheck.checker import testing
 
     return testing.DEFAULT

@@ -29,17 +29,17 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
+from vmacheck.checker.core.result import HOLDS, PROVED, VIOLATED, CheckResult
+from vmacheck.checker.core.trace import Trace, build_trace
+from vmacheck.checker.engines import load_engines
+from vmacheck.checker.engines.random import DEFAULT_MAX_STEPS, Schedule, by_hook
+from vmacheck.checker.engines.random import schedules as _schedules
+from vmacheck.checker.errors import UserError
+from vmacheck.checker.loader import Catalogue, resolve_variant
+from vmacheck.checker.report.render import render_trace_text
+from vmacheck.checker.report.trace import trace_json, write_trace
 from vmacheck.properties import Property
 from vmacheck.protocol import Model, Scenario, State, Transition, Variant, VariantError
-
-from .engines import load_engines
-from .errors import UserError
-from .loader import Catalogue, resolve_variant
-from .random_engine import DEFAULT_MAX_STEPS, Schedule, by_hook
-from .random_engine import schedules as _schedules
-from .render import render_trace_text
-from .result import HOLDS, PROVED, VIOLATED, CheckResult
-from .trace import Trace, build_trace, trace_json, write_trace
 
 VariantLike = Variant | str | Path
 ScenarioLike = Scenario | str

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from vmacheck.checker.trace import load_trace_json, replay
+from vmacheck.checker.report.trace import load_trace_json, replay
 from vmacheck.protocol import Model
 from vmacheck.protocol.scenarios import shipped as shipped_scenarios
 from vmacheck.protocol.variants import shipped as shipped_variants

@@ -8,8 +8,8 @@ from collections import deque
 
 import z3
 
-from vmacheck.checker.symbolic.concrete import concretize, lift
-from vmacheck.checker.symbolic.kernel import SymModel, SymTransition
+from vmacheck.checker.engines.symbolic.concrete import concretize, lift
+from vmacheck.checker.engines.symbolic.kernel import SymModel, SymTransition
 from vmacheck.protocol import Model
 from vmacheck.protocol.scenarios import shipped as shipped_scenarios
 from vmacheck.protocol.state import State

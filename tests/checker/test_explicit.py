@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from vmacheck.checker.explicit import Search
-from vmacheck.checker.result import HOLDS, UNKNOWN, VIOLATED
-from vmacheck.checker.trace import replay, trace_json
+from vmacheck.checker.core.result import HOLDS, UNKNOWN, VIOLATED
+from vmacheck.checker.engines.explicit import Search
+from vmacheck.checker.report.trace import replay, trace_json
 from vmacheck.properties import Property, Violation
 from vmacheck.properties import shipped as shipped_properties
 from vmacheck.protocol import Model, Program, Scenario, State, Variant, VmaSpec, thread

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from vmacheck.checker.explicit import Search
+from vmacheck.checker.engines.explicit import Search
 from vmacheck.checker.mutants import (
     EQUIVALENT,
     KILLED,

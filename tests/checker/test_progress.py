@@ -6,8 +6,8 @@ import io
 
 from rich.console import Console
 
-from vmacheck.checker.progress import Reporter
-from vmacheck.checker.result import Stats
+from vmacheck.checker.core.result import Stats
+from vmacheck.checker.report.progress import Reporter
 
 
 def test_plain_progress_lines_when_not_a_terminal() -> None:

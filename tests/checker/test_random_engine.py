@@ -11,8 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vmacheck.checker.cli import main
-from vmacheck.checker.explicit import Search
-from vmacheck.checker.random_engine import (
+from vmacheck.checker.core.result import HOLDS, UNKNOWN, VIOLATED
+from vmacheck.checker.engines.explicit import Search
+from vmacheck.checker.engines.random import (
     ENDED_CUT,
     Randomly,
     RandomSearch,
@@ -20,8 +21,7 @@ from vmacheck.checker.random_engine import (
     replay_decisions,
     schedules,
 )
-from vmacheck.checker.result import HOLDS, UNKNOWN, VIOLATED
-from vmacheck.checker.trace import load_trace_json, replay
+from vmacheck.checker.report.trace import load_trace_json, replay
 from vmacheck.properties import shipped as shipped_properties
 from vmacheck.protocol import Model
 from vmacheck.protocol.scenarios import shipped as shipped_scenarios

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 from tests.reference_explorer import explore
-from vmacheck.checker.explicit import Search
-from vmacheck.checker.result import VIOLATED
+from vmacheck.checker.core.result import VIOLATED
+from vmacheck.checker.engines.explicit import Search
 from vmacheck.properties import shipped as shipped_properties
 from vmacheck.protocol import Model
 from vmacheck.protocol.scenarios import shipped as shipped_scenarios

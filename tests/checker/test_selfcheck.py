@@ -21,10 +21,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.reference_explorer import explore
-from vmacheck.checker.explicit import Search
-from vmacheck.checker.random_engine import RandomSearch
-from vmacheck.checker.result import HOLDS, VIOLATED
-from vmacheck.checker.trace import load_trace_json, replay, trace_json, validate_trace, write_trace
+from vmacheck.checker.core.result import HOLDS, VIOLATED
+from vmacheck.checker.engines.explicit import Search
+from vmacheck.checker.engines.random import RandomSearch
+from vmacheck.checker.report.trace import load_trace_json, replay, trace_json, validate_trace, write_trace
 from vmacheck.properties import shipped as shipped_properties
 from vmacheck.protocol import Model, Scenario, VmaSpec, oneof, thread
 from vmacheck.protocol.variants import shipped as shipped_variants

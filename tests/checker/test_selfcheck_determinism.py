@@ -10,9 +10,9 @@ import sys
 
 SCRIPT = r"""
 import json
-from vmacheck.checker.explicit import Search
-from vmacheck.checker.random_engine import RandomSearch
-from vmacheck.checker.trace import trace_json
+from vmacheck.checker.engines.explicit import Search
+from vmacheck.checker.engines.random import RandomSearch
+from vmacheck.checker.report.trace import trace_json
 from vmacheck.properties import shipped
 from vmacheck.protocol import Model, Scenario, VmaSpec, thread
 from vmacheck.protocol.variants import shipped as variants

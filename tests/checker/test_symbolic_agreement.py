@@ -15,8 +15,8 @@ import z3
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from vmacheck.checker.symbolic.encodings import encoding_for
-from vmacheck.checker.symbolic.kernel import GENERIC, SYMBOLIC
+from vmacheck.checker.engines.symbolic.encodings import encoding_for
+from vmacheck.checker.engines.symbolic.kernel import GENERIC, SYMBOLIC
 from vmacheck.properties import shipped as shipped_properties
 from vmacheck.protocol.kernel import PRIMITIVES
 
@@ -87,8 +87,8 @@ def test_linearizable_encoding_agrees_on_final_states() -> None:
     """Every reachable final state (sampled): the symbolic linearizable condition against
     the reference's symbolic serial executions is satisfiable exactly where the concrete
     property finds no serial execution ending the same way."""
-    from vmacheck.checker.symbolic.concrete import lift
-    from vmacheck.checker.symbolic.kernel import SymModel
+    from vmacheck.checker.engines.symbolic.concrete import lift
+    from vmacheck.checker.engines.symbolic.kernel import SymModel
 
     prop = shipped_properties()["linearizable"]
     enc = encoding_for(prop)

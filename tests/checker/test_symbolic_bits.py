@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from vmacheck.checker.core.result import PROVED, VIOLATED
+from vmacheck.checker.engines.symbolic.engine import SymbolicCheck
 from vmacheck.checker.loader import load_file
-from vmacheck.checker.result import PROVED, VIOLATED
-from vmacheck.checker.symbolic.engine import SymbolicCheck
 from vmacheck.properties import shipped as shipped_properties
 from vmacheck.protocol import Model
 

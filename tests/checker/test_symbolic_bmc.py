@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from vmacheck.checker.explicit import Search
-from vmacheck.checker.result import HOLDS, PROVED, UNKNOWN, VIOLATED
-from vmacheck.checker.symbolic.engine import SymbolicCheck
-from vmacheck.checker.trace import load_trace_json, replay_trace, trace_json, write_trace
+from vmacheck.checker.core.result import HOLDS, PROVED, UNKNOWN, VIOLATED
+from vmacheck.checker.engines.explicit import Search
+from vmacheck.checker.engines.symbolic.engine import SymbolicCheck
+from vmacheck.checker.report.trace import load_trace_json, replay_trace, trace_json, write_trace
 from vmacheck.properties import shipped as shipped_properties
 
 from .symbolic_support import PAIRS, model_of

@@ -14,10 +14,10 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from vmacheck.checker.explicit import Search
+from vmacheck.checker.core.result import PROVED, VIOLATED
+from vmacheck.checker.engines.explicit import Search
+from vmacheck.checker.engines.symbolic.engine import SymbolicCheck
 from vmacheck.checker.mutants import generate
-from vmacheck.checker.result import PROVED, VIOLATED
-from vmacheck.checker.symbolic.engine import SymbolicCheck
 from vmacheck.properties import shipped as shipped_properties
 from vmacheck.protocol import Model, VariantError
 

@@ -27,14 +27,14 @@ import z3
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from vmacheck.checker.explicit import Search
+from vmacheck.checker.core.result import HOLDS, PROVED, UNKNOWN, VIOLATED
+from vmacheck.checker.engines.explicit import Search
+from vmacheck.checker.engines.symbolic import houdini
+from vmacheck.checker.engines.symbolic.engine import SymbolicCheck
+from vmacheck.checker.engines.symbolic.kernel import SymModel, state_key
+from vmacheck.checker.engines.symbolic.skeleton import fill, split
 from vmacheck.checker.loader import load_file
 from vmacheck.checker.mutants import generate
-from vmacheck.checker.result import HOLDS, PROVED, UNKNOWN, VIOLATED
-from vmacheck.checker.symbolic import houdini
-from vmacheck.checker.symbolic.engine import SymbolicCheck
-from vmacheck.checker.symbolic.kernel import SymModel, state_key
-from vmacheck.checker.symbolic.skeleton import fill, split
 from vmacheck.properties import shipped as shipped_properties
 from vmacheck.protocol import Model, Variant, VariantError
 from vmacheck.protocol.scenario import Scenario

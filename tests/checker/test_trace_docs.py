@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from vmacheck.checker.cli import main
-from vmacheck.checker.explicit import Search
+from vmacheck.checker.engines.explicit import Search
 from vmacheck.checker.loader import load_file
-from vmacheck.checker.trace import trace_json
+from vmacheck.checker.report.trace import trace_json
 from vmacheck.properties import shipped as shipped_properties
 from vmacheck.protocol import Model, events
 from vmacheck.protocol.scenarios import shipped as shipped_scenarios

@@ -14,17 +14,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vmacheck.checker.cli import main
-from vmacheck.checker.explicit import Search
+from vmacheck.checker.core.trace import build_trace
+from vmacheck.checker.engines.explicit import Search
 from vmacheck.checker.loader import Catalogue, resolve_variant
-from vmacheck.checker.trace import (
-    build_trace,
+from vmacheck.checker.report.trace import (
     model_digest,
     replay,
     replay_trace,
     trace_json,
     validate_trace,
 )
-from vmacheck.checker.viewer.verify import DIVERGED, NOT_REPLAYED, REPLAYED, verify
+from vmacheck.checker.report.viewer.verify import DIVERGED, NOT_REPLAYED, REPLAYED, verify
 from vmacheck.properties import Violation
 from vmacheck.properties import shipped as shipped_properties
 from vmacheck.protocol import Model

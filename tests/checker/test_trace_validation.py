@@ -21,9 +21,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from vmacheck.checker.cli import main
-from vmacheck.checker.explicit import Search
+from vmacheck.checker.engines.explicit import Search
 from vmacheck.checker.loader import Catalogue, resolve_variant
-from vmacheck.checker.trace import TraceError, canonical, load_trace_json, trace_json, validate_trace
+from vmacheck.checker.report.trace import TraceError, canonical, load_trace_json, trace_json, validate_trace
 from vmacheck.protocol import Model
 
 VARIANT_FILE = str(Path(__file__).with_name("test_trace_variants.py"))

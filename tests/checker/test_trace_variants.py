@@ -18,7 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from vmacheck.checker.explicit import Search
+from vmacheck.checker.engines.explicit import Search
 from vmacheck.checker.loader import load_file
 from vmacheck.properties import shipped as shipped_properties
 from vmacheck.protocol import Model, Program, Scenario, Variant, VmaSpec, oneof, thread

@@ -16,11 +16,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vmacheck.checker.cli import main
-from vmacheck.checker.explicit import Search
-from vmacheck.checker.render import tag_char
-from vmacheck.checker.trace import build_trace, trace_json
-from vmacheck.checker.viewer import build_view
-from vmacheck.checker.viewer.frames import TraceView
+from vmacheck.checker.core.trace import build_trace
+from vmacheck.checker.engines.explicit import Search
+from vmacheck.checker.report.render import tag_char
+from vmacheck.checker.report.trace import trace_json
+from vmacheck.checker.report.viewer import build_view
+from vmacheck.checker.report.viewer.frames import TraceView
 from vmacheck.properties import Violation
 from vmacheck.properties import shipped as shipped_properties
 from vmacheck.protocol import Model

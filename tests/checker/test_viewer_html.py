@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 
 from vmacheck.checker.cli import main
-from vmacheck.checker.explicit import Search
-from vmacheck.checker.trace import trace_json
-from vmacheck.checker.viewer import build_view, render_html
-from vmacheck.checker.viewer.verify import Verification
+from vmacheck.checker.engines.explicit import Search
+from vmacheck.checker.report.trace import trace_json
+from vmacheck.checker.report.viewer import build_view, render_html
+from vmacheck.checker.report.viewer.verify import Verification
 from vmacheck.properties import shipped as shipped_properties
 from vmacheck.protocol import Model
 from vmacheck.protocol.scenarios import shipped as shipped_scenarios

@@ -14,11 +14,11 @@ import pytest
 from rich.console import Console
 
 from vmacheck.checker.cli import main
-from vmacheck.checker.explicit import Search
-from vmacheck.checker.trace import trace_json
-from vmacheck.checker.viewer import TerminalOptions, build_view, render_terminal, verify
-from vmacheck.checker.viewer.frames import TraceView
-from vmacheck.checker.viewer.terminal import CHANGES, COMPACT, FULL
+from vmacheck.checker.engines.explicit import Search
+from vmacheck.checker.report.trace import trace_json
+from vmacheck.checker.report.viewer import TerminalOptions, build_view, render_terminal, verify
+from vmacheck.checker.report.viewer.frames import TraceView
+from vmacheck.checker.report.viewer.terminal import CHANGES, COMPACT, FULL
 from vmacheck.properties import shipped as shipped_properties
 from vmacheck.protocol import Model
 from vmacheck.protocol.scenarios import shipped as shipped_scenarios

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from vmacheck.checker.cli import main
-from vmacheck.checker.trace import load_trace_json
+from vmacheck.checker.report.trace import load_trace_json
 from vmacheck.protocol.variants import shipped as shipped_variants
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from vmacheck.checker.cli import main
-from vmacheck.checker.explicit import Search
+from vmacheck.checker.engines.explicit import Search
 from vmacheck.properties import shipped as shipped_properties
 from vmacheck.protocol import Model
 from vmacheck.protocol.scenarios import shipped as shipped_scenarios

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from vmacheck.checker.explicit import Search
+from vmacheck.checker.engines.explicit import Search
 from vmacheck.checker.loader import load_file
 from vmacheck.properties import shipped as shipped_properties
 from vmacheck.protocol import Model, Scenario

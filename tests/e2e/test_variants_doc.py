@@ -34,8 +34,8 @@ from typing import Any
 import pytest
 
 from vmacheck.checker.cli import main as vmacheck
-from vmacheck.checker.render import changes, sem_text, vma_legend
-from vmacheck.checker.trace import load_trace_json, replay
+from vmacheck.checker.report.render import changes, sem_text, vma_legend
+from vmacheck.checker.report.trace import load_trace_json, replay
 from vmacheck.protocol import Model
 from vmacheck.protocol.scenarios import shipped as shipped_scenarios
 from vmacheck.protocol.variants import shipped as shipped_variants

@@ -8,7 +8,7 @@ thread found wrong with it means a scenario lost its race or the model changed; 
 violation must be understood and written down here.
 
 Every counterexample is also written as a schema-1 trace, read back, and replayed step by
-step on the model (:func:`vmacheck.checker.trace.replay`) to the state where the property fails —
+step on the model (:func:`vmacheck.checker.report.trace.replay`) to the state where the property fails —
 and to no earlier one, since the engine promises shortest traces.
 """
 
@@ -18,9 +18,9 @@ import functools
 
 import pytest
 
-from vmacheck.checker.explicit import Search
-from vmacheck.checker.result import VIOLATED, CheckResult
-from vmacheck.checker.trace import replay, trace_json, validate_trace
+from vmacheck.checker.core.result import VIOLATED, CheckResult
+from vmacheck.checker.engines.explicit import Search
+from vmacheck.checker.report.trace import replay, trace_json, validate_trace
 from vmacheck.properties import shipped as shipped_properties
 from vmacheck.protocol import Model
 from vmacheck.protocol.scenarios import shipped as shipped_scenarios

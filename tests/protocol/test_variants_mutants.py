@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from vmacheck.checker.explicit import Search
-from vmacheck.checker.result import HOLDS, VIOLATED
+from vmacheck.checker.core.result import HOLDS, VIOLATED
+from vmacheck.checker.engines.explicit import Search
 from vmacheck.properties import shipped as shipped_properties
 from vmacheck.protocol import Model, Program, Variant
 from vmacheck.protocol.scenarios import shipped as shipped_scenarios

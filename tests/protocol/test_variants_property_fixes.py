@@ -139,7 +139,7 @@ def test_stale_use_message(model: Model, status: int, owner: int, words: str) ->
 
 # --- and on the model: v3's own order no longer trips the page-table check ----------------
 def test_v3_alone_frees_its_page_tables_cleanly() -> None:
-    from vmacheck.checker.explicit import Search
+    from vmacheck.checker.engines.explicit import Search
 
     model = Model(shipped_variants()["rfc-v3-three-phase"], shipped_scenarios()["stack-below-growsdown"])
     res = Search(model, [PROPS["no_pt_use_after_free"], PROPS["no_clobber"]]).run()

@@ -1,7 +1,7 @@
 """``vmacheck show``: load a trace file, check it, replay it on the model, display it.
 
-The file is validated on load (:func:`vmacheck.checker.trace.load_trace_json`), then replayed on
-the current model (:func:`vmacheck.checker.viewer.verify`): a trace that does not follow from its
+The file is validated on load (:func:`vmacheck.checker.report.trace.load_trace_json`), then replayed on
+the current model (:func:`vmacheck.checker.report.viewer.verify`): a trace that does not follow from its
 own model is bad input (exit 2); one the model no longer produces because the model
 changed is shown with a warning that says where they part. Then the terminal viewer draws
 it, or ``--html FILE`` writes the self-contained HTML viewer.
@@ -14,11 +14,12 @@ from pathlib import Path
 
 from rich.console import Console
 
-from .errors import UserError
-from .trace import Trace, TraceError, load_trace_json, trace_json
-from .viewer import TerminalOptions, build_view, render_html, render_terminal, verify
-from .viewer.terminal import CHANGES, COMPACT, FULL, fit_encoding
-from .viewer.verify import FRESH, NOT_REPLAYED, Verification
+from vmacheck.checker.core.trace import Trace
+from vmacheck.checker.errors import UserError
+from vmacheck.checker.report.trace import TraceError, load_trace_json, trace_json
+from vmacheck.checker.report.viewer import TerminalOptions, build_view, render_html, render_terminal, verify
+from vmacheck.checker.report.viewer.terminal import CHANGES, COMPACT, FULL, fit_encoding
+from vmacheck.checker.report.viewer.verify import FRESH, NOT_REPLAYED, Verification
 
 
 def console_for(color: str) -> Console:

@@ -1,7 +1,7 @@
 """The symbolic meaning of the primitives, and symbolic transitions of any model.
 
 :class:`SymKernel` is :class:`vmacheck.protocol.kernel.Kernel` over a state whose addresses are z3
-terms (:mod:`vmacheck.checker.symbolic.terms`). Most primitives need no second definition: their
+terms (:mod:`vmacheck.checker.engines.symbolic.terms`). Most primitives need no second definition: their
 Python code (``find_vma``'s walk, ``__split_vma``, ``detach_vmas_to_be_unmapped``,
 ``expand_downwards``) compares addresses, and each comparison forks the path. The
 primitives that touch pages one by one cannot loop over a symbolic range, so they are
@@ -21,12 +21,23 @@ from typing import Any, NamedTuple, TypeVar
 
 import z3
 
+from vmacheck.checker.engines.symbolic.terms import (
+    Decider,
+    Domain,
+    Infeasible,
+    NotSymbolic,
+    SymBool,
+    SymInt,
+    as_bool,
+    le,
+    lt,
+    smax,
+    smin,
+)
 from vmacheck.protocol.kernel import PRIMITIVES, Blocked, Kernel, Queued, VariantError, collect_garbage
 from vmacheck.protocol.model import Model
 from vmacheck.protocol.program import Locals, Program
 from vmacheck.protocol.state import LINKED, PtRef, RwSem, State, ThreadState, Vma, VmaRef, flags_from_names
-
-from .terms import Decider, Domain, Infeasible, NotSymbolic, SymBool, SymInt, as_bool, le, lt, smax, smin
 
 # kinds of range events (the symbolic counterparts of ZAP and FREE_PT)
 ZAP_RANGE = "zap_range"  # PTEs in [lo, hi) cleared; ``ptes`` is the array before

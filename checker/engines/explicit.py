@@ -23,13 +23,12 @@ from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from vmacheck.checker.core.canon import canonicaliser
+from vmacheck.checker.core.result import HOLDS, UNKNOWN, VIOLATED, CheckResult, PropertyResult, Stats
+from vmacheck.checker.core.trace import Trace, build_trace
 from vmacheck.properties.base import Property, Violation
 from vmacheck.protocol.model import Model, Transition
 from vmacheck.protocol.state import State
-
-from .reduction import canonicaliser
-from .result import HOLDS, UNKNOWN, VIOLATED, CheckResult, PropertyResult, Stats
-from .trace import Trace, build_trace
 
 ProgressFn = Callable[[Stats, int], None]
 

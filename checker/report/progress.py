@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
-from .result import Stats
+from vmacheck.checker.core.result import Stats
 
 
 class Reporter:

@@ -22,8 +22,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..render import call_text, changes, event_text, local_text, pt_range, sem_text, tag_char, vma_label
-from .verify import Verification
+from vmacheck.checker.report.render import (
+    call_text,
+    changes,
+    event_text,
+    local_text,
+    pt_range,
+    sem_text,
+    tag_char,
+    vma_label,
+)
+from vmacheck.checker.report.viewer.verify import Verification
 
 FLAG_CHARS = {"VM_DEAD": "D", "VM_GROWSDOWN": "v", "VM_GROWSUP": "^", "VM_RDONLY": "r"}
 EMPTY = "."

@@ -21,12 +21,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from vmacheck.checker.errors import UserError
+from vmacheck.checker.loader import Catalogue, resolve_variant
+from vmacheck.checker.report.trace import TraceError, canonical, model_digest, replay_trace
 from vmacheck.properties import Property, Violation
 from vmacheck.protocol import Model, VariantError
-
-from ..errors import UserError
-from ..loader import Catalogue, resolve_variant
-from ..trace import TraceError, canonical, model_digest, replay_trace
 
 REPLAYED = "replayed"
 DIVERGED = "diverged"

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from rich.console import Console
 from rich.text import Text
 
-from .frames import Cell, Frame, Row, ThreadView, TraceView
+from vmacheck.checker.report.viewer.frames import Cell, Frame, Row, ThreadView, TraceView
 
 FULL = "full"
 CHANGES = "changes"

@@ -7,7 +7,7 @@ Verdicts (see docs/symbolic.md):
   replayed on the explicit model and reported as an ordinary schema-1 trace;
 - ``proved``: every path of every interleaving ended within the depth bound and none
   violates the property, for every value of the variables (``--layout any``); or an
-  inductive invariant inferred by :mod:`vmacheck.checker.symbolic.houdini` excludes every violation,
+  inductive invariant inferred by :mod:`vmacheck.checker.engines.symbolic.houdini` excludes every violation,
   for paths of any length (``--proof``);
 - ``holds``: the same, with the variables pinned to the scenario's values
   (``--layout scenario``: the explicit engine's model, checked symbolically);
@@ -25,20 +25,19 @@ from typing import Any
 
 import z3
 
+from vmacheck.checker.core.result import HOLDS, PROVED, UNKNOWN, VIOLATED, CheckResult, PropertyResult, Stats
+from vmacheck.checker.core.trace import build_trace
+from vmacheck.checker.engines import Engine, register
+from vmacheck.checker.engines.explicit import ProgressFn
+from vmacheck.checker.engines.symbolic import houdini
+from vmacheck.checker.engines.symbolic.bmc import BoundedSearch, Exploration, Found, schedule_for
+from vmacheck.checker.engines.symbolic.encodings import encoding_for
+from vmacheck.checker.engines.symbolic.kernel import SymModel
+from vmacheck.checker.engines.symbolic.terms import Domain, NotSymbolic
 from vmacheck.properties.base import Property, Violation
 from vmacheck.protocol.kernel import VariantError
 from vmacheck.protocol.model import Model, Transition
 from vmacheck.protocol.state import State
-
-from ..engines import Engine, register
-from ..explicit import ProgressFn
-from ..result import HOLDS, PROVED, UNKNOWN, VIOLATED, CheckResult, PropertyResult, Stats
-from ..trace import build_trace
-from . import houdini
-from .bmc import BoundedSearch, Exploration, Found, schedule_for
-from .encodings import encoding_for
-from .kernel import SymModel
-from .terms import Domain, NotSymbolic
 
 DEFAULT_DEPTH = 60
 DEFAULT_SOLVER_TIMEOUT = 60.0

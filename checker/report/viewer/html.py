@@ -18,8 +18,8 @@ import json
 from html import escape
 from typing import Any
 
-from .frames import Cell, Frame, TraceView
-from .html_assets import CSS, JS
+from vmacheck.checker.report.viewer.frames import Cell, Frame, TraceView
+from vmacheck.checker.report.viewer.html_assets import CSS, JS
 
 MAX_TAG_COLOURS = 8
 LANE_CLASSES = 6

@@ -42,14 +42,13 @@ from hypothesis import strategies as st
 from hypothesis.reporting import with_reporter
 from hypothesis.statistics import collector
 
+from vmacheck.checker.core.result import HOLDS, UNKNOWN, VIOLATED, CheckResult, PropertyResult, Stats
+from vmacheck.checker.core.trace import Trace, build_trace
+from vmacheck.checker.engines import Engine, register
+from vmacheck.checker.engines.explicit import ProgressFn
 from vmacheck.properties.base import Property, Violation
 from vmacheck.protocol.model import Model, Transition
 from vmacheck.protocol.state import State
-
-from .engines import Engine, register
-from .explicit import ProgressFn
-from .result import HOLDS, UNKNOWN, VIOLATED, CheckResult, PropertyResult, Stats
-from .trace import Trace, build_trace
 
 try:  # Hypothesis' statistics text for "every distinct input was tried"
     from hypothesis.internal.conjecture.engine import ExitReason

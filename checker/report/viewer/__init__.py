@@ -6,10 +6,10 @@ validated on load and, where the model can be rebuilt, replayed on it (:mod:`.ve
 
 from __future__ import annotations
 
-from .frames import TraceView, build_view
-from .html import render_html
-from .terminal import TerminalOptions, render_terminal
-from .verify import Verification, verify
+from vmacheck.checker.report.viewer.frames import TraceView, build_view
+from vmacheck.checker.report.viewer.html import render_html
+from vmacheck.checker.report.viewer.terminal import TerminalOptions, render_terminal
+from vmacheck.checker.report.viewer.verify import Verification, verify
 
 __all__ = [
     "TerminalOptions",

@@ -4,12 +4,12 @@ Breadth-first over *symbolic* states: each holds the model's discrete part as it
 (program counters, mmap_sem, which vmas are linked) and its numbers as z3 terms over the
 initial variables (every vma bound, every syscall argument, TASK_SIZE), together with the
 path condition under which it is reached. A step of a thread forks into one transition per
-feasible path of its Python code (:mod:`vmacheck.checker.symbolic.kernel`); states whose terms are
+feasible path of its Python code (:mod:`vmacheck.checker.engines.symbolic.kernel`); states whose terms are
 equal are merged (path conditions joined by ``Or``) layer by layer, so depth ``d`` holds
 every state reachable in ``d`` steps for *some* choice of the variables.
 
 At every state and transition each property's violation condition
-(:mod:`vmacheck.checker.symbolic.encodings`) is conjoined with the path condition and handed to z3.
+(:mod:`vmacheck.checker.engines.symbolic.encodings`) is conjoined with the path condition and handed to z3.
 Satisfiable: a counterexample, the shortest in steps (breadth-first), whose variables z3
 chooses. If the frontier empties before the depth bound, every path of every interleaving
 has ended and was checked: an unviolated property is then proved for every value of the
@@ -26,11 +26,10 @@ from typing import Any
 
 import z3
 
+from vmacheck.checker.engines.symbolic.encodings import Encoding, encoding_for
+from vmacheck.checker.engines.symbolic.kernel import SymModel, SymTransition, state_key
 from vmacheck.properties.base import Property
 from vmacheck.protocol.state import State
-
-from .encodings import Encoding, encoding_for
-from .kernel import SymModel, SymTransition, state_key
 
 
 @dataclass

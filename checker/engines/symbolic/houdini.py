@@ -4,7 +4,7 @@ BMC proves a property only by exhausting every path, which fails for a loop whos
 symbolic (zap a range one page per step: ``len`` iterations, any ``len``). This module proves
 properties for paths of *every* length.
 
-A *location* is a skeleton (:mod:`vmacheck.checker.symbolic.skeleton`): the discrete part of a state
+A *location* is a skeleton (:mod:`vmacheck.checker.engines.symbolic.skeleton`): the discrete part of a state
 (program counters, mmap_sem, which vmas exist, concrete locals), its numbers left open as
 fresh variables. Each location carries a candidate invariant: a conjunction of atoms over its
 numbers, the initial variables (ghosts: every vma bound, argument, TASK_SIZE) and 0 —
@@ -42,13 +42,12 @@ from typing import Any
 
 import z3
 
+from vmacheck.checker.engines.symbolic.encodings import Encoding, encoding_for
+from vmacheck.checker.engines.symbolic.kernel import SymModel, SymTransition
+from vmacheck.checker.engines.symbolic.skeleton import fill, holes, split
+from vmacheck.checker.engines.symbolic.terms import SymInt, le, lt
 from vmacheck.properties.base import Property
 from vmacheck.protocol.state import FREED, LINKED, State
-
-from .encodings import Encoding, encoding_for
-from .kernel import SymModel, SymTransition
-from .skeleton import fill, holes, split
-from .terms import SymInt, le, lt
 
 
 class GaveUp(Exception):

@@ -3,7 +3,7 @@ under which the property is violated there.
 
 Two kinds. A property whose hooks only compare addresses and read vmas, threads and the
 events of vma-level primitives is encoded *generically*: its own Python hooks run over the
-symbolic state with every comparison forking (:mod:`vmacheck.checker.symbolic.terms`), and the
+symbolic state with every comparison forking (:mod:`vmacheck.checker.engines.symbolic.terms`), and the
 violation condition is the disjunction of the paths that return a violation. A property that
 reads PTEs or page-table pages page by page gets a hand encoding here, over the PTE and
 page-table arrays, with an existential witness page (``∃ p. …``) that z3 instantiates.
@@ -22,12 +22,17 @@ from typing import Any
 
 import z3
 
+from vmacheck.checker.engines.symbolic.kernel import (
+    FREE_PT_RANGE,
+    ZAP_RANGE,
+    SymEvent,
+    SymModel,
+    SymTransition,
+)
+from vmacheck.checker.engines.symbolic.terms import Decider, Infeasible, SymInt, as_bool, le, lt
 from vmacheck.properties.base import Property
 from vmacheck.protocol import events as ev
 from vmacheck.protocol.state import FREED, LINKED, NO_THREAD, VM_DEAD, State, Vma
-
-from .kernel import FREE_PT_RANGE, ZAP_RANGE, SymEvent, SymModel, SymTransition
-from .terms import Decider, Infeasible, SymInt, as_bool, le, lt
 
 Found = list[z3.BoolRef]  # violation conditions (any one satisfiable: violated)
 
@@ -251,10 +256,9 @@ def _reference_finals(sm: SymModel) -> list[tuple[z3.BoolRef, State]]:
     (protocol.syscalls.reference) from the same initial variables, with its condition."""
     if sm in _REFERENCE:
         return _REFERENCE[sm]
+    from vmacheck.checker.engines.symbolic.kernel import state_key
     from vmacheck.protocol.model import Model
     from vmacheck.protocol.syscalls.reference import reference_for
-
-    from .kernel import state_key
 
     ref = SymModel(Model(reference_for(sm.model.variant), sm.model.scenario), sm.domain, sm.pinned)
     solver = z3.Solver()

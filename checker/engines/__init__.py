@@ -14,11 +14,10 @@ import importlib.util
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from vmacheck.checker.core.result import CheckResult
+from vmacheck.checker.engines.explicit import ProgressFn, Search
 from vmacheck.properties import Property
 from vmacheck.protocol import Model
-
-from .explicit import ProgressFn, Search
-from .result import CheckResult
 
 RunFn = Callable[[Model, Sequence[Property], argparse.Namespace, "ProgressFn | None"], CheckResult]
 
@@ -36,7 +35,7 @@ class Engine:
 ENGINES: dict[str, Engine] = {}
 
 # Optional engine modules: each calls register() when imported.
-ENGINE_MODULES = ("vmacheck.checker.symbolic.engine", "vmacheck.checker.random_engine")
+ENGINE_MODULES = ("vmacheck.checker.engines.symbolic.engine", "vmacheck.checker.engines.random")
 
 
 def register(engine: Engine) -> None:

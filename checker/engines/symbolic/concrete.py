@@ -12,10 +12,9 @@ from typing import Any, cast
 
 import z3
 
+from vmacheck.checker.engines.symbolic.kernel import SymModel
+from vmacheck.checker.engines.symbolic.terms import SymBool, SymInt
 from vmacheck.protocol.state import PtRef, State, ThreadState, Vma, VmaRef
-
-from .kernel import SymModel
-from .terms import SymBool, SymInt
 
 _fresh = itertools.count()
 

@@ -6,7 +6,7 @@ PTE and page-table arrays). :func:`split` separates the two: the *skeleton* is t
 with every number replaced by a typed hole, hashable; the *leaves* are the numbers, in a
 fixed order. :func:`fill` puts z3 terms back into the holes.
 
-The invariant inference (:mod:`vmacheck.checker.symbolic.houdini`) works on skeletons: one
+The invariant inference (:mod:`vmacheck.checker.engines.symbolic.houdini`) works on skeletons: one
 candidate invariant per skeleton over its leaves, and a step from a skeleton is what the
 primitives do from the skeleton filled with fresh variables, i.e. from every state of that
 shape the invariant allows, at once.
@@ -18,9 +18,8 @@ from typing import Any, NamedTuple
 
 import z3
 
+from vmacheck.checker.engines.symbolic.terms import SymBool, SymInt
 from vmacheck.protocol.state import PtRef, State, ThreadState, VmaRef
-
-from .terms import SymBool, SymInt
 
 
 class Hole(NamedTuple):

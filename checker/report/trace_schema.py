@@ -7,7 +7,7 @@ docs/trace-format.md describes and rejects anything else with one line that says
 malformed trace and fails with a traceback.
 
 Beyond types it checks what must hold of every trace whatever the model (the model itself
-is consulted later, by :func:`vmacheck.checker.trace.replay`): steps are numbered 1..n; the thread
+is consulted later, by :func:`vmacheck.checker.report.trace.replay`): steps are numbered 1..n; the thread
 taking a step was at that step's label and had not returned; no other thread's position or
 locals changed in that step; every thread starts at its program's first step with the
 arguments the header records. It deliberately does *not* check the invariants properties
@@ -155,7 +155,7 @@ class _Header:
 
 def _check_local(value: Any, where: str, depth: int = 0) -> None:
     """A thread local: a number, a name, ``null``, a vma pointer, a page-table reference or a
-    list of locals (see :func:`vmacheck.checker.trace._local_json`)."""
+    list of locals (see :func:`vmacheck.checker.report.trace._local_json`)."""
     if _scalar(value):
         return
     if depth < 8 and isinstance(value, dict):

@@ -7,7 +7,7 @@ viewers read them, and :func:`replay` re-executes one on the model to confirm th
 still produces it.
 
 Reading: :func:`load_trace_json` parses a file and validates it without the model
-(:mod:`vmacheck.checker.trace_schema`); :func:`replay` then checks it against the model. The model
+(:mod:`vmacheck.checker.report.trace_schema`); :func:`replay` then checks it against the model. The model
 section carries a ``digest`` of the sources that define the model's behaviour (the
 ``protocol`` and ``properties`` packages, this module's serialisation and a user's variant
 file), so a reader can tell a trace that the model no longer produces because the model
@@ -20,11 +20,13 @@ import functools
 import hashlib
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vmacheck.properties.base import Violation
+from vmacheck.checker.core.trace import Trace, is_shipped
+from vmacheck.checker.report.render import state_difference
+from vmacheck.checker.report.trace_schema import FORMAT, SCHEMA, TraceError, canonical, validate_trace
 from vmacheck.protocol.events import Event
 from vmacheck.protocol.model import Model, Transition
 from vmacheck.protocol.state import (
@@ -36,17 +38,11 @@ from vmacheck.protocol.state import (
     flag_names,
 )
 
-from .render import state_difference
-from .trace_schema import FORMAT, SCHEMA, TraceError, canonical, validate_trace
-
 __all__ = [
     "FORMAT",
     "SCHEMA",
     "Replay",
-    "Trace",
     "TraceError",
-    "TraceStep",
-    "build_trace",
     "load_trace_json",
     "model_digest",
     "replay",
@@ -56,54 +52,6 @@ __all__ = [
     "validate_trace",
     "write_trace",
 ]
-
-
-@dataclass
-class TraceStep:
-    thread: int
-    syscall: str
-    label: str
-    kernel: str
-    choices: tuple[int, ...]
-    events: tuple[Event, ...]
-    state: State
-
-
-@dataclass
-class Trace:
-    variant: str
-    scenario: str
-    property: str
-    violation: Violation
-    initial: State
-    steps: list[TraceStep]
-    model: Model | None = None
-    variant_file: str | None = None
-    engine: str = "explicit"
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def __len__(self) -> int:
-        return len(self.steps)
-
-
-def build_trace(
-    model: Model, prop: str, violation: Violation, initial: State, path: list[Transition]
-) -> Trace:
-    steps = [
-        TraceStep(
-            tr.tid, model.programs[tr.tid].syscall, tr.label, tr.kernel, tr.choices, tr.events, tr.state
-        )
-        for tr in path
-    ]
-    vfile = model.variant.file if model.variant.file and not _is_shipped(model) else None
-    return Trace(model.variant.name, model.scenario.name, prop, violation, initial, steps, model, vfile)
-
-
-def _is_shipped(model: Model) -> bool:
-    from vmacheck.protocol.variants import shipped
-
-    v = shipped().get(model.variant.name)
-    return v is not None and v.file == model.variant.file
 
 
 # --- JSON -------------------------------------------------------------------------------
@@ -242,7 +190,7 @@ def _package_sources_digest() -> str:
     h = hashlib.sha256()
     roots = [Path(protocol.__file__).parent, Path(properties.__file__).parent]
     files = [(f.relative_to(root.parent), f) for root in roots for f in sorted(root.rglob("*.py"))]
-    files.append((Path("checker/trace.py"), Path(__file__)))  # how states are written down
+    files.append((Path("checker/report/trace.py"), Path(__file__)))  # how states are written down
     for name, f in files:
         h.update(name.as_posix().encode() + b"\0" + f.read_bytes() + b"\0")
     return h.hexdigest()
@@ -255,7 +203,7 @@ def model_digest(model: Model) -> str:
     h.update(repr(model.scenario).encode())
     h.update(model.variant.name.encode())
     vfile = Path(model.variant.file) if model.variant.file else None
-    if vfile is not None and vfile.is_file() and not _is_shipped(model):
+    if vfile is not None and vfile.is_file() and not is_shipped(model):
         h.update(vfile.read_bytes())
     return "sha256:" + h.hexdigest()[:32]
 
