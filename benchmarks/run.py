@@ -21,7 +21,7 @@ import time
 
 CHILD = """
 import json, resource, sys, time
-from vmacheck.checker.engines.explicit import Search
+from vmacheck.checker.engines.explicit import Search, SearchOptions
 from vmacheck.properties import shipped as props
 from vmacheck.protocol import Model
 from vmacheck.protocol.scenarios import shipped as scenarios
@@ -29,7 +29,7 @@ from vmacheck.protocol.variants import shipped as variants
 v, s, reduce = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
 model = Model(variants()[v], scenarios()[s])
 t0 = time.perf_counter()
-res = Search(model, list(props().values()), reduce_ids=reduce, symmetry=reduce).run()
+res = Search(model, list(props().values()), SearchOptions(reduce_ids=reduce, symmetry=reduce)).run()
 dt = time.perf_counter() - t0
 print(json.dumps({"states": res.stats.states, "transitions": res.stats.transitions,
                   "depth": res.stats.depth, "seconds": dt,

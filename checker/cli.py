@@ -20,7 +20,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from vmacheck.checker.core.result import HOLDS, PROVED, UNKNOWN, VIOLATED, CheckResult
-from vmacheck.checker.engines import Engine, load_engines
+from vmacheck.checker.engines import Engine, add_arguments, load_engines, options_from
 from vmacheck.checker.errors import UserError
 from vmacheck.checker.loader import Catalogue, pick, resolve_variant
 from vmacheck.checker.report.progress import Reporter
@@ -61,26 +61,6 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_BAD_INPUT, f"vmacheck: error: {message} (see '{self.prog} --help')\n")
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
-    return value
 
 
 def build_parser(engines: dict[str, Engine]) -> Parser:
@@ -126,18 +106,12 @@ def build_parser(engines: dict[str, Engine]) -> Parser:
         " (in DIR too unless --trace-dir is given)",
     )
     p_check.add_argument(
-        "--max-states", type=_positive_int, metavar="N", help="stop after N states (verdict unknown)"
-    )
-    p_check.add_argument(
-        "--timeout", type=_positive_float, metavar="S", help="stop after S seconds per scenario"
-    )
-    p_check.add_argument(
         "--no-traces", action="store_true", help="do not print counterexamples, only verdicts"
     )
     p_check.add_argument("--quiet", "-q", action="store_true", help="no progress display")
-    for engine in engines.values():
-        if engine.add_arguments is not None:
-            engine.add_arguments(p_check.add_argument_group(f"{engine.name} engine"))
+    add_arguments(
+        p_check.add_argument_group("engine options (an option another engine has is an error)"), engines
+    )
 
     p_cmp = sub.add_parser(
         "compare",
@@ -152,15 +126,13 @@ def build_parser(engines: dict[str, Engine]) -> Parser:
     p_cmp.add_argument(
         "--markdown", metavar="FILE", help="write the matrix as a Markdown table ('-' for stdout)"
     )
-    p_cmp.add_argument("--max-states", type=_positive_int, metavar="N", help="per-run state bound")
-    p_cmp.add_argument("--timeout", type=_positive_float, metavar="S", help="per-run time bound")
     p_cmp.add_argument("--quiet", "-q", action="store_true", help="no progress display")
     p_cmp.add_argument(
         "--engine", choices=sorted(engines), default="explicit", help="checking engine (default: explicit)"
     )
-    for engine in engines.values():
-        if engine.add_arguments is not None:
-            engine.add_arguments(p_cmp.add_argument_group(f"{engine.name} engine"))
+    add_arguments(
+        p_cmp.add_argument_group("engine options (an option another engine has is an error)"), engines
+    )
 
     p_show = sub.add_parser(
         "show",
@@ -266,7 +238,7 @@ def _run_pairs(
     engine: Engine,
     pairs: list[tuple[Variant, Scenario]],
     props: list[Property],
-    opts: argparse.Namespace,
+    options: Any,
     reporter: Reporter,
 ) -> list[CheckResult]:
     results = []
@@ -277,7 +249,7 @@ def _run_pairs(
             raise UserError(str(exc)) from None
         reporter.begin(f"[{n}/{len(pairs)}] {variant.name} / {sc.name}")
         try:
-            res = engine.run(model, props, opts, reporter.update)
+            res = engine.run(model, props, options, reporter.update)
         except VariantError as exc:
             raise UserError(str(exc)) from None
         finally:
@@ -338,6 +310,7 @@ def cmd_check(opts: argparse.Namespace, engines: dict[str, Engine]) -> int:
     cat = Catalogue.shipped()
     variants = resolve_variant(opts.variant, cat)
     engine = engines[opts.engine]
+    options = options_from(engine, opts)
     pairs, props = _select(cat, variants, opts.scenario, opts.property, exhaustive=engine.exhaustive)
     html_dir = Path(opts.html) if opts.html else None
     trace_dir = Path(opts.trace_dir) if opts.trace_dir else html_dir
@@ -350,7 +323,7 @@ def cmd_check(opts: argparse.Namespace, engines: dict[str, Engine]) -> int:
     reporter = Reporter(_console(stderr=True), enabled=not opts.quiet)
     results = []
     for pair in pairs:
-        (res,) = _run_pairs(engine, [pair], props, opts, reporter)
+        (res,) = _run_pairs(engine, [pair], props, options, reporter)
         html_files: dict[str, str] = {}
         results.append(res)
         for pr in res.violated:
@@ -469,9 +442,10 @@ def cmd_compare(opts: argparse.Namespace, engines: dict[str, Engine]) -> int:
             if v not in variants:
                 variants.append(v)
     engine = engines[opts.engine]
+    options = options_from(engine, opts)
     pairs, props = _select(cat, variants, opts.scenario, opts.property, exhaustive=engine.exhaustive)
     reporter = Reporter(_console(stderr=True), enabled=not opts.quiet)
-    results = _run_pairs(engine, pairs, props, opts, reporter)
+    results = _run_pairs(engine, pairs, props, options, reporter)
     names = [p.name for p in props]
     out = _console()
     if opts.markdown == "-":  # stdout carries the Markdown alone; the table goes to stderr

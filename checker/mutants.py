@@ -34,7 +34,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from vmacheck.checker.core.canon import canonicaliser
+from vmacheck.checker.core.canon import state_canonicaliser
 from vmacheck.checker.core.result import VIOLATED
 from vmacheck.checker.engines.explicit import Search
 from vmacheck.properties import Property
@@ -553,7 +553,7 @@ def behaviour(model: Model) -> tuple[frozenset[object], frozenset[object]]:
     or reordered, the range zapped earlier or later — where an access racing with the unmap
     of its page may see either (``no_segv_on_mapped`` allows it), and every property has
     already judged each step on the way."""
-    canon = canonicaliser(model)
+    canon = state_canonicaliser(model)
     seen = {canon(s) for s in model.initial_states()}
     todo = list(seen)
     quiet: set[object] = set()

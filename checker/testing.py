@@ -19,7 +19,6 @@ the command line (engine, seed, examples, a directory for trace files).
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -29,10 +28,11 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
+from vmacheck.checker.core.judge import Judge
 from vmacheck.checker.core.result import HOLDS, PROVED, VIOLATED, CheckResult
 from vmacheck.checker.core.trace import Trace, build_trace
-from vmacheck.checker.engines import load_engines
-from vmacheck.checker.engines.random import DEFAULT_MAX_STEPS, Schedule, by_hook
+from vmacheck.checker.engines import load_engines, make_options
+from vmacheck.checker.engines.random import DEFAULT_MAX_STEPS, Schedule
 from vmacheck.checker.engines.random import schedules as _schedules
 from vmacheck.checker.errors import UserError
 from vmacheck.checker.loader import Catalogue, resolve_variant
@@ -156,14 +156,21 @@ class Checker:
         v = _resolve(variant, cat)
         scs = _scenarios(scenario, v, cat, exhaustive=engine.exhaustive)
         props = _properties(properties, cat)
-        opts = argparse.Namespace(
-            seed=self.seed,
-            examples=self.examples,
-            max_steps=self.max_steps,
-            max_states=self.max_states,
-            timeout=self.timeout,
-        )
+        try:
+            opts = make_options(engine, self.options())
+        except UserError as exc:
+            raise VariantError(str(exc)) from None
         return [engine.run(Model(v, sc), props, opts, None) for sc in scs]
+
+    def options(self) -> dict[str, Any]:
+        """The engine options this checker sets (``None``: the engine's default)."""
+        return {
+            "seed": self.seed,
+            "examples": self.examples,
+            "max_steps": self.max_steps,
+            "max_states": self.max_states,
+            "timeout": self.timeout,
+        }
 
     def _explain(self, res: CheckResult, name: str) -> str:
         pr = res.properties[name]
@@ -303,7 +310,6 @@ def machine_for(
     Default settings: derandomized (the same schedules every run, no example database),
     no deadline, enough steps for every thread to finish."""
     m, props = _model_and_props(target, scenario, properties)
-    hooks = by_hook(props)
     inits = m.initial_states()
 
     class Machine(RuleBasedStateMachine):
@@ -313,12 +319,18 @@ def machine_for(
             self.state: State = inits[0]
             self.path: list[Transition] = []
             self._succ: dict[int, list[Transition]] = {}
+            self.judge = Judge(m, props)
 
         def successors(self, tid: int) -> list[Transition]:
             if tid not in self._succ:
                 th = self.state.threads[tid]
                 self._succ[tid] = [] if th.done else m.thread_successors(self.state, tid)
             return self._succ[tid]
+
+        def failed(self, path: list[Transition]) -> None:
+            """Fail with the first violation the judge has found, if it has found one."""
+            for name, f in self.judge.found.items():
+                self.fail(name, f.violation, path)
 
         def fail(self, name: str, violation: Any, path: list[Transition]) -> None:
             trace = build_trace(m, name, violation, self.initial, path)
@@ -339,10 +351,8 @@ def machine_for(
             before, self.state = self.state, tr.state
             self._succ = {}
             path = self.path + [tr]
-            for prop in hooks["check_step"]:
-                v = prop.check_step(m, before, tr)
-                if v is not None:
-                    self.fail(prop.name, v, path)
+            self.judge.step(before, tr, len(path))
+            self.failed(path)
             self.path = path
 
         def runnable(self) -> bool:
@@ -352,18 +362,15 @@ def machine_for(
         @rule()
         def no_thread_can_run(self) -> None:
             """Every thread returned, or the unfinished ones wait forever."""
-            done = all(th.done for th in self.state.threads)
-            hook = "check_final" if done else "check_stuck"
-            for prop in hooks[hook]:
-                v = getattr(prop, hook)(m, self.state)
-                if v is not None:
-                    self.fail(prop.name, v, self.path)
+            self.judge.end(self.state, len(self.path))
+            self.failed(self.path)
 
     for tid, prog in enumerate(m.programs):
         for pc, step in enumerate(prog.steps):
             _add_step_rule(Machine, tid, pc, f"T{tid}_{prog.syscall}__{_ident(step.label)}")
-    if hooks["check_state"]:
-        _add_invariant(Machine, m, hooks["check_state"])
+    state_props = [p for p in props if "check_state" in p.hooks()]
+    if state_props:
+        _add_invariant(Machine, state_props)
 
     name = "".join(part.capitalize() for part in _ident(f"{m.variant.name}_{m.scenario.name}").split("_"))
     Machine.__name__ = Machine.__qualname__ = f"{name}Machine"
@@ -383,12 +390,10 @@ def _ident(text: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in text)
 
 
-def _add_invariant(machine: type[RuleBasedStateMachine], m: Model, props: list[Property]) -> None:
+def _add_invariant(machine: type[RuleBasedStateMachine], props: list[Property]) -> None:
     def properties_hold(self: Any) -> None:
-        for prop in props:
-            v = prop.check_state(m, self.state)
-            if v is not None:
-                self.fail(prop.name, v, self.path)
+        self.judge.state(self.state, len(self.path))
+        self.failed(self.path)
 
     properties_hold.__doc__ = "check_state of " + ", ".join(p.name for p in props)
     machine.properties_hold = invariant()(properties_hold)  # type: ignore[attr-defined]

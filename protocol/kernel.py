@@ -15,7 +15,7 @@ and leaves a ``lock_required`` event for the ``lock_discipline`` property to rep
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -559,7 +559,11 @@ class Kernel:
         return pc, locals_, snapshot
 
     def commit(self, locals_: tuple[object, ...], prog: Program) -> State:
-        """The successor state: this working copy frozen, with the thread advanced."""
+        """The successor state: this working copy frozen, with the thread advanced.
+
+        Freed vmas stay in it: whether another thread still points at one is not this
+        thread's business (a step sees the shared state and its own locals only, so that its
+        outcome can be reused wherever they recur); :func:`collect_garbage` drops them."""
         st = self.state
         th = st.threads[self.tid]
         vmas = st.vmas
@@ -573,7 +577,6 @@ class Kernel:
         if not changed and (self._tree_changed or self._ptes_changed):
             changed = page_view(st.vmas, st.ptes) != page_view(vmas, ptes)
         threads[self.tid] = ThreadState(pc, locals_, self.result, self.done, snapshot, changed)
-        vmas = collect_garbage(vmas, threads)
         return State(vmas, self._map_count, ptes, pts, self.sem, tuple(threads))
 
 
@@ -587,8 +590,18 @@ def page_view(vmas: tuple[Vma, ...], ptes: tuple[str | None, ...]) -> tuple[obje
     return (tuple(view), ptes)
 
 
+def vma_refs(value: object) -> Iterator[VmaRef]:
+    """The vma pointers in a local's value, at any depth (a tuple or set of pointers)."""
+    if isinstance(value, VmaRef):
+        yield value
+    elif isinstance(value, (tuple, frozenset)):
+        for x in value:
+            yield from vma_refs(x)
+
+
 def referenced_vmas(threads: Iterable[ThreadState]) -> set[int]:
-    return {x for th in threads for x in th.locals if isinstance(x, VmaRef)}
+    """The vmas some thread points to, from its locals or its result."""
+    return {int(r) for th in threads for x in (*th.locals, th.result) for r in vma_refs(x)}
 
 
 def collect_garbage(vmas: tuple[Vma, ...], threads: Iterable[ThreadState]) -> tuple[Vma, ...]:

@@ -11,7 +11,7 @@ import itertools
 from typing import NamedTuple
 
 from .events import Event
-from .kernel import Blocked, Kernel, Queued, VariantError
+from .kernel import Blocked, Kernel, Queued, VariantError, collect_garbage
 from .program import Locals, Program
 from .scenario import Scenario
 from .state import (
@@ -100,6 +100,16 @@ class Model:
         return self.successors(state)
 
     def thread_successors(self, state: State, tid: int) -> list[Transition]:
+        """The steps thread ``tid`` can take in ``state`` (one per outcome of its choices)."""
+        out = []
+        for tr in self.local_successors(state, tid):
+            vmas = collect_garbage(tr.state.vmas, tr.state.threads)
+            out.append(tr if vmas is tr.state.vmas else tr._replace(state=tr.state._replace(vmas=vmas)))
+        return out
+
+    def local_successors(self, state: State, tid: int) -> list[Transition]:
+        """:meth:`thread_successors` before freed vmas no thread points to are dropped: what
+        the step itself did, a function of the shared state and ``tid``'s own block only."""
         th = state.threads[tid]
         prog = self.programs[tid]
         step = prog.steps[th.pc]

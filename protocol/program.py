@@ -144,6 +144,32 @@ class Program:
 ALLOWED = (type(None), int, bool, str, PtRef, VmaRef, tuple, frozenset)
 
 
+def _store(value: object) -> object:
+    """What a local keeps of ``value``: vma pointers as :class:`VmaRef`, at any depth (a
+    tuple of vmas is a list of pointers, renamed with the vmas by the reductions); ``None``
+    where the value cannot be kept (a type a state cannot hold)."""
+    if isinstance(value, VmaView):
+        return VmaRef(value.id)
+    if type(value) in (tuple, frozenset):
+        assert isinstance(value, (tuple, frozenset))
+        items = [_store(x) for x in value]
+        if any(x is None and y is not None for x, y in zip(items, value)):
+            return None
+        return type(value)(items)
+    return value if isinstance(value, ALLOWED) else None
+
+
+def _load(k: Kernel, value: object) -> object:
+    """The inverse of :func:`_store` inside a step: pointers read back as vma views."""
+    if isinstance(value, VmaRef):
+        return VmaView(k, value)
+    if type(value) in (tuple, frozenset):
+        assert isinstance(value, (tuple, frozenset))
+        if any(isinstance(x, (VmaRef, tuple, frozenset)) for x in value):
+            return type(value)(_load(k, x) for x in value)
+    return value
+
+
 class Locals:
     """A thread's parameters and locals inside one step: attribute access by name."""
 
@@ -167,21 +193,21 @@ class Locals:
 
     def __getattr__(self, name: str) -> Any:
         value = self._vals[self._slot(name)]
-        if isinstance(value, VmaRef) and self._k is not None:
-            return VmaView(self._k, value)
+        if self._k is not None and isinstance(value, (VmaRef, tuple, frozenset)):
+            return _load(self._k, value)
         return value
 
     def __setattr__(self, name: str, value: Any) -> None:
         i = self._slot(name)
         if name in self._prog.params:
             raise VariantError(f"{self._prog.where(self._pc)}: parameter '{name}' is read-only")
-        if isinstance(value, VmaView):
-            value = VmaRef(value.id)
-        elif not isinstance(value, ALLOWED):
+        kept = _store(value)
+        if kept is None and value is not None:
             raise VariantError(
                 f"{self._prog.where(self._pc)}: local '{name}' cannot hold a {type(value).__name__}"
+                + (" (inside it)" if isinstance(value, (tuple, frozenset)) else "")
             )
-        self._vals[i] = value
+        self._vals[i] = kept
 
     def frozen(self) -> tuple[object, ...]:
         return tuple(self._vals)

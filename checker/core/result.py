@@ -25,6 +25,7 @@ class Stats:
     depth: int = 0
     seconds: float = 0.0
     peak_mb: float = 0.0
+    bytes_per_state: float = 0.0  # what the seen-set holds per stored state (0: no seen-set)
 
     @property
     def states_per_second(self) -> float:
@@ -38,6 +39,7 @@ class Stats:
             "seconds": round(self.seconds, 3),
             "states_per_second": round(self.states_per_second, 1),
             "peak_mb": round(self.peak_mb, 1),
+            "bytes_per_state": round(self.bytes_per_state, 1),
         }
 
 

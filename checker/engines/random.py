@@ -29,7 +29,6 @@ saw violated holds.
 
 from __future__ import annotations
 
-import argparse
 import random
 import resource
 import time
@@ -42,11 +41,13 @@ from hypothesis import strategies as st
 from hypothesis.reporting import with_reporter
 from hypothesis.statistics import collector
 
+from vmacheck.checker.core.fingerprint import StateFingerprints
+from vmacheck.checker.core.judge import Found, Judge
 from vmacheck.checker.core.result import HOLDS, UNKNOWN, VIOLATED, CheckResult, PropertyResult, Stats
+from vmacheck.checker.core.search import ProgressFn
 from vmacheck.checker.core.trace import Trace, build_trace
-from vmacheck.checker.engines import Engine, register
-from vmacheck.checker.engines.explicit import ProgressFn
-from vmacheck.properties.base import Property, Violation
+from vmacheck.checker.engines import Engine, max_states_option, option, register, timeout_option, whole
+from vmacheck.properties.base import Property
 from vmacheck.protocol.model import Model, Transition
 from vmacheck.protocol.state import State
 
@@ -61,8 +62,6 @@ DEFAULT_SEED = 0
 DEFAULT_EXAMPLES = 500
 DEFAULT_MAX_STEPS = 200
 
-HOOKS = ("check_state", "check_step", "check_stuck", "check_final")
-
 # How a schedule ended.
 ENDED_DONE = "done"  # every thread returned
 ENDED_STUCK = "stuck"  # unfinished threads, none can run
@@ -72,15 +71,6 @@ ENDED_STOPPED = "stopped"  # the caller's stop condition (a violation it was loo
 STAY, SWITCH = 0, 1  # the per-step decision: keep running the same thread, or switch
 
 StopFn = Callable[[dict[str, "Found"]], bool]
-
-
-@dataclass
-class Found:
-    """One property's violation in a schedule: where it happened."""
-
-    violation: Violation
-    step: int  # number of steps taken when it was found (the trace length)
-    hook: str
 
 
 @dataclass
@@ -109,13 +99,9 @@ class Schedule:
     def trace(self, model: Model, prop: str, engine: str = "random") -> Trace:
         """The schedule up to the first violation of ``prop``, as a schema-1 trace."""
         f = self.found[prop]
-        tr = build_trace(model, prop, f.violation, self.initial, self.path[: f.step])
+        tr = build_trace(model, prop, f.violation, self.initial, self.path[: f.where])
         tr.engine = engine
         return tr
-
-
-def by_hook(props: Sequence[Property]) -> dict[str, list[Property]]:
-    return {hook: [p for p in props if hook in p.hooks()] for hook in HOOKS}
 
 
 # --- where decisions come from ------------------------------------------------------------
@@ -215,26 +201,30 @@ class _Drawing(Decider):
 
 # --- running one schedule -----------------------------------------------------------------
 class _Judge:
-    """Judges one schedule's states and steps with the properties' hooks."""
+    """Judges one schedule's states and steps (with the core's judge); says whether the
+    caller's stop condition holds after each judgement."""
 
-    def __init__(self, model: Model, hooks: dict[str, list[Property]], run: Schedule, stop: StopFn | None):
-        self.model, self.hooks, self.run, self.stop = model, hooks, run, stop
+    def __init__(self, model: Model, props: Sequence[Property], run: Schedule, stop: StopFn | None):
+        self.judge = Judge(model, props)
+        self.run, self.stop = run, stop
+        run.found = self.judge.found
 
-    def __call__(self, hook: str, *args: Any) -> bool:
-        """Judge; true if the caller's stop condition now holds."""
-        run = self.run
-        for prop in self.hooks[hook]:
-            if prop.name not in run.found:
-                v = getattr(prop, hook)(self.model, *args)
-                if v is not None:
-                    run.found[prop.name] = Found(v, len(run.path), hook)
-        return self.stop is not None and self.stop(run.found)
+    def _stop(self) -> bool:
+        return self.stop is not None and self.stop(self.run.found)
+
+    def state(self, state: State) -> bool:
+        self.judge.state(state, len(self.run.path))
+        return self._stop()
+
+    def step(self, before: State, tr: Transition) -> bool:
+        self.judge.step(before, tr, len(self.run.path))
+        return self._stop()
 
     def end(self, state: State, unfinished: list[int]) -> None:
         """No thread can run: every one returned, or the unfinished ones are stuck."""
-        done = not unfinished
-        self.run.ended = ENDED_DONE if done else ENDED_STUCK
-        if self("check_final" if done else "check_stuck", state):
+        self.run.ended = ENDED_STUCK if unfinished else ENDED_DONE
+        self.judge.end(state, len(self.run.path))
+        if self._stop():
             self.run.ended = ENDED_STOPPED
 
 
@@ -245,7 +235,6 @@ def execute(
     max_steps: int = DEFAULT_MAX_STEPS,
     stop: StopFn | None = None,
     on_state: Callable[[State], None] | None = None,
-    hooks: dict[str, list[Property]] | None = None,
 ) -> Schedule:
     """Run one schedule whose decisions come from ``decide``; judge ``props`` all along.
 
@@ -263,11 +252,10 @@ def execute(
     ``stop(found)`` is asked after every judgement: true ends the schedule there (the
     shrinker stops at the violation it shrinks). ``on_state`` sees every state reached.
     """
-    hooks = hooks if hooks is not None else by_hook(props)
     inits = model.initial_states()
     state = inits[decide.draw(len(inits))] if len(inits) > 1 else inits[0]
     run = Schedule(state, decisions=decide.made)
-    judge = _Judge(model, hooks, run, stop)
+    judge = _Judge(model, props, run, stop)
     succ: dict[int, list[Transition]] = {}  # the current state's successors, per thread
 
     def successors(tid: int) -> list[Transition]:
@@ -281,7 +269,7 @@ def execute(
 
     if on_state is not None:
         on_state(state)
-    if judge("check_state", state):
+    if judge.state(state):
         run.ended = ENDED_STOPPED
         return run
     current = -1
@@ -306,21 +294,19 @@ def execute(
         run.path.append(tr)
         if on_state is not None:
             on_state(state)
-        if judge("check_step", before, tr) or judge("check_state", state):
+        if judge.step(before, tr) or judge.state(state):
             run.ended = ENDED_STOPPED
             return run
     return run
 
 
 def _step_of(model: Model, state: State, want: Transition) -> Transition | None:
-    """``want``'s thread taking its next step in ``state`` (with ``want``'s choices if it
-    has them), or ``None`` if that thread cannot run now."""
+    """``want``'s thread taking its next step in ``state`` with ``want``'s choices, or
+    ``None`` if that thread cannot take it now (it waits, has returned, or its step no
+    longer has that outcome: the schedule being shrunk differs before this step)."""
     if state.threads[want.tid].done:
         return None
-    trs = model.thread_successors(state, want.tid)
-    if not trs:
-        return None
-    return next((t for t in trs if t.choices == want.choices), trs[0])
+    return next((t for t in model.thread_successors(state, want.tid) if t.choices == want.choices), None)
 
 
 def _judge_end(model: Model, judge: _Judge, state: State) -> None:
@@ -336,16 +322,14 @@ def execute_steps(
     initial: State,
     steps: Sequence[Transition],
     stop: StopFn | None = None,
-    hooks: dict[str, list[Property]] | None = None,
 ) -> Schedule:
     """Replay a list of steps, each as "thread T takes its next step (with these choices)",
     skipping a step whose thread cannot run then: what a subsequence of a found schedule
     does. The schedule ends where the list ends."""
-    hooks = hooks if hooks is not None else by_hook(props)
     run = Schedule(initial)
-    judge = _Judge(model, hooks, run, stop)
+    judge = _Judge(model, props, run, stop)
     state = initial
-    if judge("check_state", state):
+    if judge.state(state):
         run.ended = ENDED_STOPPED
         return run
     for want in steps:
@@ -354,7 +338,7 @@ def execute_steps(
             continue
         before, state = state, tr.state
         run.path.append(tr)
-        if judge("check_step", before, tr) or judge("check_state", state):
+        if judge.step(before, tr) or judge.state(state):
             run.ended = ENDED_STOPPED
             return run
     _judge_end(model, judge, state)
@@ -378,11 +362,10 @@ def schedules(
 ) -> st.SearchStrategy[Schedule]:
     """A Hypothesis strategy of executed schedules of ``model``, judged by ``properties``
     (see :func:`execute` for what is drawn and how it shrinks)."""
-    hooks = by_hook(properties)
 
     @st.composite
     def schedule(draw: st.DrawFn) -> Schedule:
-        return execute(model, properties, _Drawing(draw), max_steps, stop, on_state, hooks)
+        return execute(model, properties, _Drawing(draw), max_steps, stop, on_state)
 
     return schedule()
 
@@ -395,20 +378,19 @@ def drop_steps(model: Model, properties: Sequence[Property], found: Schedule, ta
     A deterministic pass after Hypothesis' shrinking: Hypothesis shrinks the decisions
     that drew the schedule, where dropping one step of a thread that ran in a burst means
     editing several decisions at once; here dropping a step is one edit."""
-    hooks = by_hook(properties)
 
     def stop(f: dict[str, Found]) -> bool:
         return target in f
 
     best = found
-    steps = list(found.path[: found.found[target].step])
+    steps = list(found.path[: found.found[target].where])
 
     def attempt(candidate: list[Transition]) -> bool:
         nonlocal best, steps
-        run = execute_steps(model, properties, found.initial, candidate, stop, hooks)
-        if target not in run.found or run.found[target].step >= len(steps):
+        run = execute_steps(model, properties, found.initial, candidate, stop)
+        if target not in run.found or run.found[target].where >= len(steps):
             return False
-        best, steps = run, list(run.path[: run.found[target].step])
+        best, steps = run, list(run.path[: run.found[target].where])
         return True
 
     for tid in range(model.nthreads):
@@ -494,11 +476,12 @@ class RandomSearch:
         last_report = [t0]
         names = {p.name for p in self.properties}
         stopped = [False]
+        key = StateFingerprints(self.model)
 
         @_quiet_settings(self.examples, (Phase.generate,))
         @seed(self.seed)
         @given(
-            schedules(self.model, self.properties, self.max_steps, on_state=lambda s: ex.states.add(hash(s)))
+            schedules(self.model, self.properties, self.max_steps, on_state=lambda s: ex.states.add(key(s)))
         )
         def schedule(run: Schedule) -> None:
             if stopped[0]:
@@ -560,7 +543,7 @@ class RandomSearch:
                 first = ex.schedules[prop.name]
                 sched = self.shrink_schedule(prop, first) if self.shrink else first
                 trace = sched.trace(self.model, prop.name)
-                found_len = first.found[prop.name].step
+                found_len = first.found[prop.name].where
                 trace.extra["search"] = {
                     "engine": "random",
                     "seed": self.seed,
@@ -593,64 +576,46 @@ class RandomSearch:
         return Stats(len(ex.states), ex.transitions, ex.longest, time.monotonic() - t0, peak)
 
 
-def check(model: Model, properties: Sequence[Property], **options: Any) -> CheckResult:
-    """Run the random engine; ``options`` as for :class:`RandomSearch`."""
-    return RandomSearch(model, properties, **options).run()
+@dataclass(frozen=True)
+class RandomOptions:
+    """Options of the random engine (``vmacheck check --engine random``)."""
+
+    seed: int = option("--seed", "seed of the search", default=DEFAULT_SEED, parse=whole(0))
+    examples: int = option(
+        "--examples", "schedules to try per scenario", default=DEFAULT_EXAMPLES, parse=whole(1)
+    )
+    max_steps: int = option(
+        "--max-steps", "steps per schedule at most", default=DEFAULT_MAX_STEPS, parse=whole(1)
+    )
+    max_states: int | None = max_states_option()
+    timeout: float | None = timeout_option()
 
 
-# --- registration ------------------------------------------------------------------------
-def _run(
-    model: Model, props: Sequence[Property], opts: argparse.Namespace, progress: ProgressFn | None
+def check(
+    model: Model,
+    properties: Sequence[Property],
+    options: RandomOptions = RandomOptions(),
+    progress: ProgressFn | None = None,
 ) -> CheckResult:
+    """Run the random engine on ``model``."""
     return RandomSearch(
         model,
-        props,
-        seed=getattr(opts, "seed", None) or DEFAULT_SEED,
-        examples=getattr(opts, "examples", None) or DEFAULT_EXAMPLES,
-        max_steps=getattr(opts, "max_steps", None) or DEFAULT_MAX_STEPS,
-        timeout=getattr(opts, "timeout", None),
-        max_states=getattr(opts, "max_states", None),
+        properties,
+        seed=options.seed,
+        examples=options.examples,
+        max_steps=options.max_steps,
+        timeout=options.timeout,
+        max_states=options.max_states,
         progress=progress,
     ).run()
-
-
-def _count(minimum: int) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"expected a whole number >= {minimum}, got {text!r}")
-        return value
-
-    return parse
-
-
-def _arguments(group: argparse._ArgumentGroup) -> None:
-    group.add_argument(
-        "--seed", type=_count(0), metavar="N", help=f"random: seed of the search (default {DEFAULT_SEED})"
-    )
-    group.add_argument(
-        "--examples",
-        type=_count(1),
-        metavar="N",
-        help=f"random: schedules to try per scenario (default {DEFAULT_EXAMPLES})",
-    )
-    group.add_argument(
-        "--max-steps",
-        type=_count(1),
-        metavar="N",
-        help=f"random: steps per schedule at most (default {DEFAULT_MAX_STEPS})",
-    )
 
 
 register(
     Engine(
         "random",
         "Hypothesis-driven random schedules, shrunk to short traces; for scenarios too large to explore",
-        _run,
-        _arguments,
+        check,
+        RandomOptions,
         exhaustive=False,
     )
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from vmacheck.checker.core.result import HOLDS, UNKNOWN, VIOLATED
-from vmacheck.checker.engines.explicit import Search
+from vmacheck.checker.engines.explicit import Search, SearchOptions
 from vmacheck.checker.report.trace import replay, trace_json
 from vmacheck.properties import Property, Violation
 from vmacheck.properties import shipped as shipped_properties
@@ -84,17 +84,17 @@ def _bounded(m: Model, prop_name: str, depth: int) -> bool:
 
 def test_bounds_give_unknown() -> None:
     m = model("baseline-4.19", "two-munmaps")
-    res = Search(m, PROPS, max_states=10).run()
+    res = Search(m, PROPS, SearchOptions(max_states=10)).run()
     assert res.bound == "max_states=10"
     assert {p.verdict for p in res.properties.values()} == {UNKNOWN}
     assert res.stats.states >= 10
-    res = Search(m, PROPS, timeout=1e-9).run()
+    res = Search(m, PROPS, SearchOptions(timeout=1e-9)).run()
     assert res.bound is not None and res.bound.startswith("timeout")
 
 
 def test_a_violation_found_before_the_bound_stays_violated() -> None:
     m = model("downgrade-4.20", "stack-below-growsdown")
-    res = Search(m, PROPS, max_states=150).run()
+    res = Search(m, PROPS, SearchOptions(max_states=150)).run()
     assert res.properties["no_clobber"].verdict == VIOLATED
     assert res.properties["vma_consistency"].verdict == UNKNOWN
 
@@ -104,8 +104,8 @@ def test_progress_is_reported() -> None:
     Search(
         model("baseline-4.19", "two-munmaps"),
         PROPS,
+        SearchOptions(progress_every=0),
         progress=lambda st, f: calls.append(st.states),
-        progress_every=0,
     ).run()
     assert calls and calls[-1] > 0
 

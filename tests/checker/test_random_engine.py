@@ -152,7 +152,7 @@ def test_schedules_strategy_shrinks_to_the_race() -> None:
         settings=settings(database=None, max_examples=500),
         random=random.Random(0),
     )
-    assert found.found["no_clobber"].step <= 10 + 4  # the explicit engine's shortest is 10
+    assert found.found["no_clobber"].where <= 10 + 4  # the explicit engine's shortest is 10
 
 
 def test_cli_options(capsys: pytest.CaptureFixture[str]) -> None:

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from tests.reference_explorer import explore
 from vmacheck.checker.core.result import HOLDS, VIOLATED
-from vmacheck.checker.engines.explicit import Search
+from vmacheck.checker.engines.explicit import Search, SearchOptions
 from vmacheck.checker.engines.random import RandomSearch
 from vmacheck.checker.report.trace import load_trace_json, replay, trace_json, validate_trace, write_trace
 from vmacheck.properties import shipped as shipped_properties
@@ -87,7 +87,7 @@ SELFCHECK = settings(max_examples=40, deadline=None, suppress_health_check=list(
 def test_explicit_engine_matches_reference(variant: str, scenario: Scenario) -> None:
     model = Model(VARIANTS[variant], scenario)
     ref = explore(model, PROPS)
-    plain = Search(model, PROPS, reduce_ids=False, symmetry=False, exact=True).run()
+    plain = Search(model, PROPS, SearchOptions(reduce_ids=False, symmetry=False, exact=True)).run()
     assert (plain.stats.states, plain.stats.transitions) == (ref.states, ref.transitions)
     assert violated(plain) == ref.violated
     assert violated(Search(model, PROPS).run()) == ref.violated
@@ -98,7 +98,9 @@ def test_explicit_engine_matches_reference(variant: str, scenario: Scenario) -> 
 def test_reductions_and_fingerprints_never_change_a_verdict(variant: str, scenario: Scenario) -> None:
     model = Model(VARIANTS[variant], scenario)
     outcomes = {
-        (ids, sym, exact): violated(Search(model, PROPS, reduce_ids=ids, symmetry=sym, exact=exact).run())
+        (ids, sym, exact): violated(
+            Search(model, PROPS, SearchOptions(reduce_ids=ids, symmetry=sym, exact=exact)).run()
+        )
         for ids in (False, True)
         for sym in (False, True)
         for exact in (False, True)

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from vmacheck.checker.core.result import PROVED, VIOLATED
-from vmacheck.checker.engines.explicit import Search
+from vmacheck.checker.engines.explicit import Search, SearchOptions
 from vmacheck.checker.engines.symbolic.engine import SymbolicCheck
 from vmacheck.checker.mutants import generate
 from vmacheck.properties import shipped as shipped_properties
@@ -41,7 +41,7 @@ def test_engines_agree_on_mutants(case: tuple[Any, str]) -> None:
     mutant, scenario = case
     try:
         model = Model(mutant.load(), SCENARIOS[scenario])
-        explicit = Search(model, PROPS, max_states=20_000).run()
+        explicit = Search(model, PROPS, SearchOptions(max_states=20_000)).run()
     except VariantError:
         return  # a mutant that is not a well-formed model (the explicit engine says so)
     if explicit.bound:

@@ -28,7 +28,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from vmacheck.checker.core.result import HOLDS, PROVED, UNKNOWN, VIOLATED
-from vmacheck.checker.engines.explicit import Search
+from vmacheck.checker.engines.explicit import Search, SearchOptions
 from vmacheck.checker.engines.symbolic import houdini
 from vmacheck.checker.engines.symbolic.engine import SymbolicCheck
 from vmacheck.checker.engines.symbolic.kernel import SymModel, state_key
@@ -139,7 +139,7 @@ def _refuted() -> list[tuple[Any, str, Any]]:
         for scenario in ALONE:
             try:
                 model = Model(mutant.load(), _alone(scenario))
-                explicit = Search(model, PROPS, max_states=20_000).run()
+                explicit = Search(model, PROPS, SearchOptions(max_states=20_000)).run()
             except VariantError:
                 continue
             bad = {n for n, r in explicit.properties.items() if r.verdict == VIOLATED}

@@ -3,6 +3,7 @@ its command and ``python -m vmacheck``."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -19,6 +20,9 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
+    # setuptools builds in place: leave the checkout as it was (build/ and egg-info are ignored
+    # by git, but a stale build/lib holds old copies of every module)
+    leftovers = [p for p in (ROOT / "build", ROOT / "vmacheck.egg-info") if not p.exists()]
     subprocess.run(
         [
             sys.executable,
@@ -36,6 +40,8 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
         capture_output=True,
         timeout=300,
     )
+    for p in leftovers:
+        shutil.rmtree(p, ignore_errors=True)
     (found,) = out.glob("vmacheck-*.whl")
     return found
 

@@ -17,18 +17,27 @@ Verdicts (see docs/symbolic.md):
 
 from __future__ import annotations
 
-import argparse
 import resource
 import time
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 import z3
 
+from vmacheck.checker.core.judge import Judge
+from vmacheck.checker.core.replay import ReplayError
 from vmacheck.checker.core.result import HOLDS, PROVED, UNKNOWN, VIOLATED, CheckResult, PropertyResult, Stats
+from vmacheck.checker.core.search import ProgressFn
 from vmacheck.checker.core.trace import build_trace
-from vmacheck.checker.engines import Engine, register
-from vmacheck.checker.engines.explicit import ProgressFn
+from vmacheck.checker.engines import (
+    Engine,
+    max_states_option,
+    option,
+    register,
+    seconds,
+    timeout_option,
+    whole,
+)
 from vmacheck.checker.engines.symbolic import houdini
 from vmacheck.checker.engines.symbolic.bmc import BoundedSearch, Exploration, Found, schedule_for
 from vmacheck.checker.engines.symbolic.encodings import encoding_for
@@ -246,15 +255,7 @@ class SymbolicCheck:
             )
             return PropertyResult(p.name, VIOLATED, v, reason=f"z3 found values: {shown}")
         schedule = schedule_for(found, zm)
-        replayed = _replay(self.model, p, values, schedule)
-        if isinstance(replayed, str):
-            return PropertyResult(
-                p.name,
-                UNKNOWN,
-                reason=f"z3's counterexample ({shown}) did not replay on the explicit model: {replayed}"
-                " — a disagreement between the engines; please report it",
-            )
-        initial, path, violation = replayed
+        initial, path, violation = _replay(self.model, p, values, schedule)
         trace = build_trace(self.model, p.name, violation, initial, path)
         trace.engine = "symbolic"
         trace.extra["search"] = {"engine": "symbolic", "values": values, "depth": len(path)}
@@ -266,48 +267,63 @@ def _value(zm: z3.ModelRef, term: z3.ExprRef) -> int:
     return val.as_long() if hasattr(val, "as_long") else int(str(val))
 
 
+def _paths(model: Model, state: State, schedule: list[tuple[int, str]]) -> Iterator[list[Transition]]:
+    """Every path of the explicit model that takes ``schedule``'s steps (thread, label) in
+    order: the solver's path fixes the branches a step takes, not its ``k.choose`` choices,
+    so each step may match several transitions."""
+    if not schedule:
+        yield []
+        return
+    (tid, label), rest = schedule[0], schedule[1:]
+    if state.threads[tid].done:
+        return
+    for tr in model.thread_successors(state, tid):
+        if tr.label == label:
+            for tail in _paths(model, tr.state, rest):
+                yield [tr, *tail]
+
+
 def _replay(
     model: Model, prop: Property, values: dict[str, int], schedule: list[tuple[int, str]]
-) -> tuple[State, list[Transition], Violation] | str:
+) -> tuple[State, list[Transition], Violation]:
     """Run ``schedule`` on the explicit model from the initial state with ``values``'
-    arguments; the concrete property must be violated at its end."""
-    start = None
-    for st in model.initial_states():
-        ok = True
-        for tid, th in enumerate(st.threads):
-            for name, val in model.programs[tid].args(th).items():
-                if values.get(f"T{tid}.{name}") != val:
-                    ok = False
-        if ok:
-            start = st
-            break
+    arguments and judge ``prop`` along it (the core's judge): the first path on which it is
+    violated. None is an error of vmacheck (the engines disagree), never papered over."""
+    start = next(
+        (
+            st
+            for st in model.initial_states()
+            if all(
+                values.get(f"T{tid}.{name}") == val
+                for tid, th in enumerate(st.threads)
+                for name, val in model.programs[tid].args(th).items()
+            )
+        ),
+        None,
+    )
+    shown = ", ".join(f"{k}={v}" for k, v in values.items())
     if start is None:
-        return "no initial state has these arguments"
-    state = start
-    path: list[Transition] = []
-    for i, (tid, label) in enumerate(schedule):
-        trs = [t for t in model.thread_successors(state, tid) if t.label == label]
-        if not trs:
-            return f"step {i + 1}: T{tid} cannot run {label}"
-        tr = trs[0]
-        before = state
-        path.append(tr)
-        state = tr.state
-        last = i == len(schedule) - 1
-        v = prop.check_step(model, before, tr) or prop.check_state(model, state)
-        if v is None and last and all(th.done for th in state.threads):
-            v = prop.check_final(model, state)
-        if v is not None:
-            return start, path, v
-    if not schedule:
-        v = prop.check_state(model, state)
-        if v is not None:
-            return start, path, v
-    if not model.successors(state) and any(not th.done for th in state.threads):
-        v = prop.check_stuck(model, state)
-        if v is not None:
-            return start, path, v
-    return "the property holds at the end of the schedule"
+        raise ReplayError(
+            f"z3's counterexample ({shown}): no initial state of the scenario has these arguments"
+        )
+    for path in _paths(model, start, schedule):
+        judge = Judge(model, [prop])
+        judge.state(start, 0)
+        state = start
+        for n, tr in enumerate(path, 1):
+            judge.step(state, tr, n)
+            judge.state(tr.state, n)
+            state = tr.state
+        if not model.successors(state):
+            judge.end(state, len(path))
+        found = judge.found.get(prop.name)
+        if found is not None:
+            return start, path[: found.where], found.violation
+    told = ", ".join(f"T{tid} {label}" for tid, label in schedule)
+    raise ReplayError(
+        f"z3's counterexample to {prop.name} ({shown}; {told}) does not replay on the explicit model:"
+        " the engines disagree"
+    )
 
 
 def _peak_mb() -> float:
@@ -315,100 +331,84 @@ def _peak_mb() -> float:
 
 
 # --- registration ---------------------------------------------------------------------------
-def _run(
-    model: Model, props: Sequence[Property], opts: argparse.Namespace, progress: ProgressFn | None
+@dataclass(frozen=True)
+class SymbolicOptions:
+    """Options of the symbolic engine (``vmacheck check --engine symbolic``)."""
+
+    depth: int = option(
+        "--depth",
+        "explore paths of up to N steps; a property is proved only when every path ends within N",
+        default=DEFAULT_DEPTH,
+        parse=whole(1),
+    )
+    bits: int | None = option(
+        "--bits",
+        "addresses as 64-bit unsigned words, so start + len can wrap as in the kernel (default:"
+        " unbounded integers)",
+        parse=int,
+        choices=(64,),
+    )
+    layout: str = option(
+        "--layout",
+        "'any' checks every layout of the scenario's vmas, every argument and TASK_SIZE; 'scenario'"
+        " pins them to the scenario's values (the explicit engine's model)",
+        default="any",
+        choices=("any", "scenario"),
+    )
+    proof: str = option(
+        "--proof",
+        "with --layout any, how to prove. 'paths': only by exhausting every path within --depth;"
+        " 'auto': that, and when paths remain, infer an inductive invariant (Houdini) to prove"
+        " properties for paths of any length; 'invariant': infer the invariant first, with"
+        " quantified atoms about pages too (slower), then search counterexamples to what it does"
+        " not prove",
+        default="auto",
+        choices=("auto", "paths", "invariant"),
+    )
+    k_induction: int = option(
+        "--k-induction",
+        "for what the invariant alone does not prove, try k-induction (strengthened by the"
+        " invariant) for k = 1..N (0 turns it off)",
+        default=3,
+        parse=whole(0),
+    )
+    solver_timeout: float = option(
+        "--solver-timeout", "seconds z3 may spend on one query", default=DEFAULT_SOLVER_TIMEOUT, parse=seconds
+    )
+    max_states: int | None = max_states_option()
+    timeout: float = timeout_option(DEFAULT_TIMEOUT)
+
+
+def check(
+    model: Model,
+    props: Sequence[Property],
+    options: SymbolicOptions = SymbolicOptions(),
+    progress: ProgressFn | None = None,
 ) -> CheckResult:
+    """Run the symbolic engine on ``model``."""
     try:
         return SymbolicCheck(
             model,
             props,
-            depth=getattr(opts, "depth", None) or DEFAULT_DEPTH,
-            bits=getattr(opts, "bits", None),
-            layout=getattr(opts, "layout", None) or "any",
-            solver_timeout=getattr(opts, "solver_timeout", None) or DEFAULT_SOLVER_TIMEOUT,
-            timeout=getattr(opts, "timeout", None) or DEFAULT_TIMEOUT,
+            depth=options.depth,
+            bits=options.bits,
+            layout=options.layout,
+            solver_timeout=options.solver_timeout,
+            timeout=options.timeout,
             progress=progress,
-            max_states=getattr(opts, "max_states", None),
-            proof=getattr(opts, "proof", None) or "auto",
-            max_k=3 if getattr(opts, "k_induction", None) is None else opts.k_induction,
+            max_states=options.max_states,
+            proof=options.proof,
+            max_k=options.k_induction,
         ).run()
     except RecursionError as exc:
         raise VariantError(f"symbolic engine: {exc}") from exc
-
-
-def _positive(kind: type) -> Any:
-    def parse(text: str) -> Any:
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-        return value
-
-    return parse
-
-
-def _natural(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected 0 or more, got {text!r}")
-    return value
-
-
-def _arguments(group: argparse._ArgumentGroup) -> None:
-    group.add_argument(
-        "--depth",
-        type=_positive(int),
-        metavar="K",
-        help=f"symbolic: explore paths of up to K steps (default {DEFAULT_DEPTH}); a property is"
-        " proved only when every path ends within K",
-    )
-    group.add_argument(
-        "--bits",
-        type=int,
-        choices=(64,),
-        help="symbolic: addresses as 64-bit unsigned words, so start + len can wrap as in the kernel"
-        " (default: unbounded integers)",
-    )
-    group.add_argument(
-        "--layout",
-        choices=("any", "scenario"),
-        help="symbolic: 'any' (default) checks every layout of the scenario's vmas, every argument"
-        " and TASK_SIZE; 'scenario' pins them to the scenario's values (the explicit engine's model)",
-    )
-    group.add_argument(
-        "--proof",
-        choices=("auto", "paths", "invariant"),
-        help="symbolic, with --layout any: how to prove. 'paths': only by exhausting every path"
-        " within --depth; 'auto' (default): that, and when paths remain, infer an inductive"
-        " invariant (Houdini) to prove properties for paths of any length; 'invariant': infer the"
-        " invariant first, with quantified atoms about pages too (slower), then search"
-        " counterexamples to what it does not prove",
-    )
-    group.add_argument(
-        "--k-induction",
-        type=_natural,
-        metavar="K",
-        help="symbolic: for what the invariant alone does not prove, try k-induction (strengthened"
-        " by the invariant) for k = 1..K (default 3; 0 turns it off)",
-    )
-    group.add_argument(
-        "--solver-timeout",
-        type=_positive(float),
-        metavar="S",
-        help=f"symbolic: seconds z3 may spend on one query (default {DEFAULT_SOLVER_TIMEOUT:g})",
-    )
 
 
 register(
     Engine(
         "symbolic",
         "z3: bounded model checking; proofs for every address layout when every path ends",
-        _run,
-        _arguments,
+        check,
+        SymbolicOptions,
     )
 )
