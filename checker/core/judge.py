@@ -162,7 +162,7 @@ class _Watched(ThreadState):
 
     def __getitem__(self, i: object) -> object:  # type: ignore[override]
         self._touch()
-        return tuple.__getitem__(self, i)  # type: ignore[index]
+        return tuple.__getitem__(self, i)  # type: ignore[index, call-overload]
 
     def __iter__(self):  # type: ignore[no-untyped-def]
         self._touch()
