@@ -143,7 +143,9 @@ def build_parser(engines: dict[str, Engine]) -> Parser:
     p_show.add_argument("--html", metavar="FILE", help="write a self-contained HTML viewer instead")
     form = p_show.add_mutually_exclusive_group()
     form.add_argument("--only-changes", action="store_true", help="per step, show only what it changed")
-    form.add_argument("--compact", action="store_true", help="one line per step")
+    form.add_argument(
+        "--compact", action="store_true", help="one line per step (with --html: the compact page)"
+    )
     p_show.add_argument(
         "--color", choices=("auto", "always", "never"), default="auto", help="colour (default: on a terminal)"
     )

@@ -50,7 +50,7 @@ def show(opts: argparse.Namespace) -> int:
     view = build_view(data, checked)
     out = console_for(getattr(opts, "color", "auto") or "auto")
     if opts.html:
-        write_html(opts.html, render_html(view))
+        write_html(opts.html, render_html(view, compact=getattr(opts, "compact", False)))
         assert view.verification is not None
         for text in (
             f"wrote {opts.html}: the {view.property_name} counterexample, {view.nsteps} steps"

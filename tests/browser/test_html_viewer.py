@@ -175,3 +175,30 @@ def test_without_javascript_every_step_is_shown(
     plain.find_element("css selector", ".timeline tr[data-step='9'] td.step a").click()
     assert plain.execute_script("return location.hash") == "#step-9"
     plain.save_screenshot(str(artifacts / "html-viewer-no-javascript.png"))
+
+
+def test_a_two_thread_trace_needs_no_sideways_scrolling_at_1280_px(
+    chrome: Any, race_files: tuple[Path, Path]
+) -> None:
+    page, _ = race_files
+    chrome.set_window_size(1280, 1000)
+    try:
+        _open(chrome, page, "#step-11")
+        assert chrome.execute_script("return innerWidth") == 1280
+        widths = chrome.execute_script(
+            "const p = document.getElementById('timeline-panel');"
+            "const b = document.querySelector('section.frame.current .space-bands');"
+            "return [document.scrollingElement.scrollWidth, innerWidth, p.scrollWidth, p.clientWidth,"
+            " b.scrollWidth, b.clientWidth]"
+        )
+        page_w, inner, panel_w, panel_client, grid_w, grid_client = widths
+        assert page_w <= inner and panel_w <= panel_client + 1 and grid_w <= grid_client + 1
+        # two threads keep a full lane each, the step named in its thread's column
+        assert "narrow" not in chrome.find_element("id", "timeline").get_attribute("class").split()
+        assert [c.text for c in chrome.find_elements("css selector", "#timeline td.ran")][8] == "down_read"
+        # the timeline and the picture sit side by side
+        panel = chrome.find_element("id", "timeline-panel").rect
+        frames = chrome.find_element("id", "frames").rect
+        assert panel["x"] + panel["width"] <= frames["x"] and abs(panel["y"] - frames["y"]) < 2
+    finally:
+        chrome.set_window_size(1400, 1000)

@@ -12,10 +12,13 @@ from typing import Any
 
 import pytest
 
+from tests.viewer_traces import WIDE, long_trace
 from vmacheck.checker.cli import main
 from vmacheck.checker.engines.explicit import Search
 from vmacheck.checker.report.trace import trace_json
 from vmacheck.checker.report.viewer import build_view, render_html
+from vmacheck.checker.report.viewer.frames import merged_space
+from vmacheck.checker.report.viewer.html import BAND_PAGES
 from vmacheck.checker.report.viewer.verify import Verification
 from vmacheck.properties import shipped as shipped_properties
 from vmacheck.protocol import Model
@@ -211,3 +214,70 @@ def test_show_html_writes_the_page(tmp_path: Path, capsys: pytest.CaptureFixture
     code = main(["show", str(trace), "--html", str(tmp_path / "no" / "such" / "dir.html")])
     _, err = capsys.readouterr()
     assert code == 2 and err.count("\n") == 1 and "cannot write" in err
+
+
+def _strips(page: Page) -> list[tuple[str, str]]:
+    """(name, text) of every compact strip in the timeline's rows, row after row."""
+    return [
+        (a["data-strip"], "".join(text))
+        for t, a, text in page.elements
+        if t == "span" and "strip" in a.get("class", "").split() and "ruler" not in a.get("class", "").split()
+    ]
+
+
+def test_show_html_compact_writes_the_compact_layout(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = race_data()
+    trace = tmp_path / "race.json"
+    trace.write_text(json.dumps(data))
+    assert main(["show", str(trace), "--html", str(tmp_path / "c.html"), "--compact"]) == 0
+    assert main(["show", str(trace), "--html", str(tmp_path / "n.html")]) == 0
+    capsys.readouterr()
+    compact, normal = (parse((tmp_path / name).read_text()) for name in ("c.html", "n.html"))
+    assert not compact.errors and not compact.stack
+    (body,) = compact.find("body")
+    assert "compact" in body[1]["class"].split()
+    assert not normal.find("body", cls="compact") and not _strips(normal)
+    # each row of the timeline: the step's vmas, PTEs and page tables, a character per page
+    strips = _strips(compact)
+    steps = len(data["steps"]) + 1
+    assert [name for name, _ in strips] == ["vma", "pte", "ptab"] * steps
+    assert {len(text) for _, text in strips} == {data["model"]["pages"]}
+    view = build_view(data)
+    for f, (vma, pte, ptab) in zip(view.frames, zip(*[iter(strips)] * 3)):
+        rows = {r.key: r for r in f.rows}
+        assert pte[1] == "".join(c.char for c in rows["pte"].cells)
+        assert ptab[1] == "".join(c.char * rows["ptab"].span for c in rows["ptab"].cells)
+        assert vma[1] == "".join(c.char for c in merged_space(f))  # held vmas in lower case
+    # the frames are still all there, each with its full picture
+    assert len(compact.find("section", cls="frame")) == steps
+    assert json.loads(compact.scripts["vmacheck-trace"]) == data
+
+
+@pytest.fixture(scope="module")
+def wide_page() -> tuple[dict[str, Any], Page]:
+    data = long_trace(WIDE)
+    return data, parse(render_html(build_view(data)))
+
+
+def test_a_big_trace_gets_narrow_lanes_and_a_grid_in_bands(wide_page: tuple[dict[str, Any], Page]) -> None:
+    data, page = wide_page
+    assert not page.errors and not page.stack
+    (timeline,) = page.find("table", id="timeline")
+    assert "narrow" in timeline[1]["class"].split()
+    # the step named once, after the lanes; the lane of the thread that ran holds its name
+    what = [" ".join("".join(t).split()) for _, _, t in page.find("td", cls="what")]
+    assert what[0] == "initial state"
+    assert [w.split(" (")[0] for w in what[1:]] == [f"T{st['thread']} {st['label']}" for st in data["steps"]]
+    ran = [(a["data-lane"], "".join(t)) for _, a, t in page.find("td", cls="ran")]
+    assert ran == [(str(st["thread"]), f"T{st['thread']}") for st in data["steps"]]
+    # the grid of each step: bands of whole page tables, every page numbered once
+    pages, span = data["model"]["pages"], data["model"]["pt_span"]
+    band = span * -(-BAND_PAGES // span)
+    numbers = [int(a["data-page"]) for t, a, _ in page.elements if t == "th" and "data-page" in a]
+    assert numbers == list(range(pages)) * (len(data["steps"]) + 1)
+    labels = [a["aria-label"] for _, a, _ in page.find("table", cls="space")]
+    starts = range(0, pages, band)
+    assert labels[: len(starts)] == [f"address space, pages {s}-{min(s + band, pages) - 1}" for s in starts]
+    assert len(starts) > 1

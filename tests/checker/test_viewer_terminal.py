@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from tests.viewer_traces import BIG, long_trace
 from vmacheck.checker.cli import main
 from vmacheck.checker.engines.explicit import Search
 from vmacheck.checker.report.trace import trace_json
@@ -177,3 +178,127 @@ def test_compact_and_only_changes_exclude_each_other(
         main(["show", "x.json", "--compact", "--only-changes"])
     assert info.value.code == 2
     assert "not allowed with argument" in capsys.readouterr().err
+
+
+# --- big traces on a terminal: 6-8 threads, 32-64 pages, 40-100 steps -------------------------
+@pytest.fixture(scope="module")
+def big_views() -> dict[str, TraceView]:
+    return {sc.name: build_view(long_trace(sc)) for sc in BIG}
+
+
+def fitted(view: TraceView, width: int, mode: str = FULL, colour: bool = False) -> str:
+    """What a terminal ``width`` columns wide shows (without colour unless ``colour``)."""
+    buf = io.StringIO()
+    system = "standard" if colour else None
+    console = Console(file=buf, force_terminal=True, color_system=system, width=width, highlight=False)
+    render_terminal(view, console, TerminalOptions(mode=mode))
+    return buf.getvalue()
+
+
+def _block(text: str, n: int) -> list[str]:
+    """The lines of step ``n``'s block, from its step line to the blank line after it."""
+    lines = text.splitlines()
+    first = next(i for i, ln in enumerate(lines) if re.match(rf"^ {{0,3}}{n}  ", ln))
+    end = lines.index("", first)
+    return lines[first:end]
+
+
+def _read_ruler(tens: str | None, units: str, start: int) -> list[int]:
+    """The page numbers a ruler names from column ``start`` on, read as a reader does: the
+    last digit below, the tens from the latest digit above it."""
+    pages, ten = [], 0
+    for col in range(start, len(units)):
+        if tens is not None and col < len(tens) and tens[col] != " ":
+            ten = int(tens[col])
+        pages.append(ten * 10 + int(units[col]))
+    return pages
+
+
+BIG_NAMES = [sc.name for sc in BIG]
+
+
+@pytest.mark.parametrize("width", [72, 100])
+@pytest.mark.parametrize("name", BIG_NAMES)
+def test_a_big_trace_fits_the_terminal_in_every_form(
+    big_views: dict[str, TraceView], name: str, width: int
+) -> None:
+    view = big_views[name]
+    assert len(view.calls) >= 6 and view.pages >= 32 and view.nsteps >= 30  # big, as meant
+    for mode in (FULL, CHANGES, COMPACT):
+        text = fitted(view, width, mode)
+        assert not [ln for ln in text.splitlines() if len(ln) > width], mode
+        for n in range(view.nsteps + 1):  # every step is there, numbered
+            assert any(re.match(rf"^ {{0,3}}{n}  ", ln) for ln in text.splitlines()), (mode, n)
+    escape = re.compile(r"\x1b\[[0-9;]*m")
+    text = fitted(view, width, FULL, colour=True)
+    assert "\x1b[" in text and max(len(escape.sub("", ln)) for ln in text.splitlines()) <= width
+
+
+@pytest.mark.parametrize("width", [60, 100])
+@pytest.mark.parametrize("name", BIG_NAMES)
+def test_the_page_strip_wraps_into_numbered_bands(
+    big_views: dict[str, TraceView], name: str, width: int
+) -> None:
+    view = big_views[name]
+    block = _block(fitted(view, width), 0)
+    start = len("      page      ")
+    pages: list[int] = []
+    vma = ""
+    rulers = [i for i, ln in enumerate(block) if ln.startswith("      page ")]
+    for i in rulers:
+        tens, units = block[i], block[i + 1]
+        band = _read_ruler(tens, units, start)
+        pages += band
+        (row,) = [ln for ln in block[i + 2 :] if ln.startswith("      vma ")][:1]
+        assert len(row) - start == len(band)  # a character per page, under its number
+        vma += row[start:]
+    assert pages == list(range(view.pages))
+    assert vma == "".join(c.char for c in view.frames[0].rows[0].cells)
+    # bands only when the strip does not fit beside the row names
+    assert (len(rulers) > 1) == (view.pages > width - start)
+
+
+def test_narrow_lanes_put_each_step_under_its_thread(big_views: dict[str, TraceView]) -> None:
+    view = big_views["wide-stack-race"]
+    text = fitted(view, 100)
+    lines = text.splitlines()
+    header = next(ln for ln in lines if ln.startswith("step  "))
+    columns = [header.index(f"T{tid} ") for tid in range(len(view.calls))]
+    assert columns == sorted(columns) and len(set(columns)) == len(columns)
+    for f in view.frames[1:]:
+        (line,) = [ln for ln in lines if re.match(rf"^ {{0,3}}{f.index}  ", ln)]
+        for tid, col in enumerate(columns):
+            want = f"T{tid}" if tid == f.thread else " " if f.threads[tid].done else ":"
+            assert line[col : col + 2].strip() == want.strip(), (f.index, tid, line)
+        assert f"T{f.thread} {f.label}" in line[max(columns) + 2 :]
+    # the threads' names stand for their calls, one a line in the header
+    for name, call in view.calls:
+        assert any(ln.strip().endswith(f"{name} {call}") for ln in lines[:40])
+
+
+@pytest.mark.parametrize("name", BIG_NAMES)
+def test_compact_puts_the_strips_in_bands_of_their_own_when_they_do_not_fit(
+    big_views: dict[str, TraceView], name: str
+) -> None:
+    view = big_views[name]
+    lines = fitted(view, 100, COMPACT).splitlines()
+    heads = [i for i, ln in enumerate(lines) if ln.startswith("step  vma ")]
+    assert len(heads) > 1
+    pages: list[int] = []
+    for i in heads:
+        tens, units = lines[i + 1], lines[i + 2]
+        strip = units[6:].split("  ")[0]
+        band = _read_ruler(tens[: 6 + len(strip)], units[: 6 + len(strip)], 6)
+        pages += band
+        steps = lines[i + 3 : i + 3 + view.nsteps + 1]
+        assert [int(ln[:4]) for ln in steps] == list(range(view.nsteps + 1))
+    assert pages == list(range(view.pages))
+
+
+def test_a_two_thread_trace_keeps_its_lanes_on_an_80_column_terminal() -> None:
+    view = race_view()
+    piped, terminal = plain(view), fitted(view, 80)
+    steps = [ln for ln in piped.splitlines() if re.match(r"^ {0,3}\d+  ", ln)]
+    assert len(steps) == view.nsteps + 1 and max(len(ln) for ln in steps) <= 80
+    assert set(steps) <= set(terminal.splitlines())  # the same lanes, line for line
+    assert max(len(ln) for ln in terminal.splitlines()) <= 80 < max(len(ln) for ln in piped.splitlines())

@@ -19,7 +19,7 @@ the pictures line up when stepping through them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from vmacheck.checker.report.render import (
@@ -313,6 +313,23 @@ def _mark_failure(rows: list[Row], violation: dict[str, Any], events: list[dict[
                 for p, cell in enumerate(row.cells):
                     if cell.tag == tag and (not ranges or any(lo <= p < hi for lo, hi in ranges)):
                         cell.fail = True
+
+
+def merged_space(frame: Frame) -> list[Cell]:
+    """The compact views' one strip of vmas: per page, the linked vma, else a vma some thread
+    holds detached (its lower-case letter); changed or failing when either row is there."""
+    rows = {r.key: r for r in frame.rows}
+    held = [r for r in frame.rows if r.key.startswith("held:")]
+    out = []
+    for p, cell in enumerate(rows["vma"].cells):
+        shown = cell
+        if cell.char == EMPTY:
+            shown = next((r.cells[p] for r in held if r.cells[p].char != EMPTY), cell)
+        merged = replace(shown)
+        merged.changed = cell.changed or any(r.cells[p].changed for r in held)
+        merged.fail = cell.fail or any(r.cells[p].fail for r in held)
+        out.append(merged)
+    return out
 
 
 # --- threads --------------------------------------------------------------------------------

@@ -10,6 +10,22 @@ Layout: the verdict and why; the failing part; the property's explanation; then,
 side, the thread timeline (one swim lane per thread, one row per step, the lock state at
 each step) and the state at the selected step: the address space as a grid over the pages,
 what changed highlighted, what the step's primitives did, and each thread's position.
+
+Big traces (up to 8 threads, 64 pages, 80 steps and more) stay readable at 1280 px:
+
+- lanes whose step names would not fit in about half of such a window become *narrow*: one
+  slim column per thread with its name where it ran, and the step named once, after the
+  lanes. The lanes never share space with the picture: the timeline is a column of its own,
+  sticky beside the picture, and scrolls inside itself (never under the picture) when it is
+  longer or wider than the window;
+- the page grid is cut into bands of 16 pages (whole page tables), each under its own page
+  numbers, that sit side by side when the window is wide enough and wrap below each other
+  when it is not, so no page is cut off;
+- ``compact`` (``show --html FILE --compact``) is the terminal's ``--compact`` for the
+  browser: narrow lanes, and in each row of the timeline the whole address space of that
+  step drawn small (vmas, PTEs, page tables, a character per page) and what the step
+  changed, so the whole race is on one screen; the selected step's full picture follows
+  under the timeline.
 """
 
 from __future__ import annotations
@@ -18,11 +34,15 @@ import json
 from html import escape
 from typing import Any
 
-from vmacheck.checker.report.viewer.frames import Cell, Frame, TraceView
+from vmacheck.checker.report.viewer.frames import Cell, Frame, TraceView, merged_space
 from vmacheck.checker.report.viewer.html_assets import CSS, JS
 
 MAX_TAG_COLOURS = 8
-LANE_CLASSES = 6
+LANE_CLASSES = 8  # a colour per thread up to eight threads
+# Full lanes while their step names take at most this many characters together (about half
+# of a 1280 px window in the timeline's font): every shipped two- and three-thread trace.
+FULL_LANES_CH = 72
+BAND_PAGES = 16  # pages per band of the grid, rounded up to whole page tables
 
 
 def _e(text: object) -> str:
@@ -36,9 +56,21 @@ def embedded_json(data: dict[str, Any]) -> str:
 
 
 class _Page:
-    def __init__(self, view: TraceView) -> None:
+    def __init__(self, view: TraceView, compact: bool = False) -> None:
         self.view = view
+        self.compact = compact
         self.tags = self._tag_colours()
+        self.narrow = compact or self._lanes_ch() > FULL_LANES_CH
+        span = view.pt_span
+        self.band = span * max(1, -(-BAND_PAGES // span))
+
+    def _lanes_ch(self) -> int:
+        """The characters the full lanes need: per lane its widest step name or header."""
+        widths = [len(name) + 1 + len(call.split("(")[0]) for name, call in self.view.calls]
+        for f in self.view.frames[1:]:
+            if f.thread is not None:
+                widths[f.thread] = max(widths[f.thread], len(f.label))
+        return sum(w + 2 for w in widths)
 
     def _tag_colours(self) -> dict[str, int]:
         order: list[str] = []
@@ -103,39 +135,115 @@ class _Page:
     # --- timeline -------------------------------------------------------------------------------
     def timeline(self) -> str:
         v = self.view
-        head = "".join(
-            f'<th class="l{i % LANE_CLASSES}"><span class="chip l{i % LANE_CLASSES}">{_e(name)}</span>'
-            f" {_e(call.split('(')[0])}</th>"
-            for i, (name, call) in enumerate(v.calls)
-        )
+        if self.narrow:
+            head = "".join(
+                f'<th class="lane-head l{i % LANE_CLASSES}" data-lane="{i}" title="{_e(name)} {_e(call)}">'
+                f'<span class="chip l{i % LANE_CLASSES}">{_e(name)}</span></th>'
+                for i, (name, call) in enumerate(v.calls)
+            )
+            head += "<th>thread, step" + ("<br>changes" if self.compact else "") + "</th>"
+        else:
+            head = "".join(
+                f'<th class="l{i % LANE_CLASSES}" data-lane="{i}"><span class="chip l{i % LANE_CLASSES}">'
+                f"{_e(name)}</span> {_e(call.split('(')[0])}</th>"
+                for i, (name, call) in enumerate(v.calls)
+            )
+        head += "<th>mmap_sem</th>"
+        if self.compact:
+            head += f'<th class="strips">{self.strips_head()}</th>'
         rows = []
         for f in v.frames:
             cells = []
             for tid, th in enumerate(f.threads):
                 lane = f"lane l{tid % LANE_CLASSES}"
                 if f.thread == tid:
-                    cells.append(f'<td class="{lane} ran" title="{_e(f.title)}">{_e(f.label)}</td>')
+                    text = f"T{tid}" if self.narrow else _e(f.label)
+                    cells.append(
+                        f'<td class="{lane} ran" data-lane="{tid}" title="{_e(f.title)}">{text}</td>'
+                    )
                 elif th.done and f.index > 0:
-                    cells.append(f'<td class="{lane}"></td>')
+                    cells.append(f'<td class="{lane}" data-lane="{tid}"></td>')
                 else:
-                    text = "initial state" if f.index == 0 and tid == 0 else ""
-                    cells.append(f'<td class="{lane} alive">{text}</td>')
+                    text = "initial state" if f.index == 0 and tid == 0 and not self.narrow else ""
+                    cells.append(f'<td class="{lane} alive" data-lane="{tid}">{text}</td>')
+            if self.narrow:
+                what = ""
+                if self.compact:
+                    # what the step changed, under its name: the row's one column of prose
+                    done = "; ".join(f.events if f.last and f.events else f.changes)
+                    what = f'<div class="changes">{_e(done)}</div>' if done else ""
+                if f.thread is None:
+                    cells.append(f'<td class="what">initial state{what}</td>')
+                else:
+                    kernel = f' <span class="kernel">({_e(f.kernel)})</span>' if f.kernel != f.label else ""
+                    lane = f"l{f.thread % LANE_CLASSES}"
+                    cells.append(
+                        f'<td class="what {lane}"><b>T{f.thread}</b> {_e(f.label)}{kernel}{what}</td>'
+                    )
             mark = "&#9888;" if f.last else ("&bull;" if f.events else "")
             cls = "last" if f.last else ""
+            extra = f'<td class="strips">{self.strips(f)}</td>' if self.compact else ""
             rows.append(
                 f'<tr data-step="{f.index}" class="{cls}" aria-selected="false">'
                 f'<td class="step"><a href="#step-{f.index}">{f.index}</a></td>'
                 + "".join(cells)
                 + f'<td><span class="sem sem-{f.sem_mode}" title="mmap_sem {_e(f.sem)}">'
                 + f"{_e(_sem_short(f))}</span></td>"
+                + extra
                 + f'<td class="mark" title="{_e("; ".join(f.events))}">{mark}</td></tr>'
             )
+        table = "timeline narrow" if self.narrow else "timeline"
         return (
             '<section id="timeline-panel" aria-label="thread timeline">'
-            '<table class="timeline" id="timeline">'
-            f"<thead><tr><th>step</th>{head}<th>mmap_sem</th><th></th></tr></thead>"
+            f'<table class="{table}" id="timeline">'
+            f"<thead><tr><th>step</th>{head}<th></th></tr></thead>"
             f"<tbody>{''.join(rows)}</tbody></table></section>"
         )
+
+    # --- compact: the address space of each step, small --------------------------------------
+    def strips(self, f: Frame) -> str:
+        """The step's vmas (held ones in lower case), PTEs and page tables, a character per
+        page, as the terminal's ``--compact`` draws them; runs of equal cells share a span."""
+        rows = {r.key: r for r in f.rows}
+        ptab = [c for c in rows["ptab"].cells for _ in range(rows["ptab"].span)]
+        out = []
+        for name, cells in (("vma", merged_space(f)), ("pte", rows["pte"].cells), ("ptab", ptab)):
+            runs: list[tuple[str, str]] = []  # (classes, text)
+            for cell in cells:
+                classes = self.mini_classes(cell, f.last)
+                if runs and runs[-1][0] == classes:
+                    runs[-1] = (classes, runs[-1][1] + cell.char)
+                else:
+                    runs.append((classes, cell.char))
+            body = "".join(
+                f'<span class="{cls}">{_e(text)}</span>' if cls else _e(text) for cls, text in runs
+            )
+            out.append(f'<span class="strip" data-strip="{name}" title="{name}">{body}</span>')
+        return f'<div class="strip-set">{"".join(out)}</div>'
+
+    def mini_classes(self, cell: Cell, last: bool) -> str:
+        classes = []
+        if cell.tag is not None and cell.kind in ("vma", "held", "freed", "pte"):
+            classes.append(f"m{self.tags[cell.tag]}")
+        if cell.kind in ("held", "freed", "pt-on", "pt-off", "none", "pt-never"):
+            classes.append(cell.kind)
+        if cell.fail and last:
+            classes.append("fail")
+        elif cell.changed:
+            classes.append("chg")
+        return " ".join(classes)
+
+    def strips_head(self) -> str:
+        """The compact strips' names over their page numbers (tens, then units)."""
+        pages = self.view.pages
+        tens = "".join(str(p // 10) if p % 10 == 0 else " " for p in range(pages))
+        units = "".join(str(p % 10) for p in range(pages))
+        lines = ([tens] if pages > 10 else []) + [units]
+        out = []
+        for name in ("vma", "pte", "ptab"):
+            body = "\n".join([name] + lines)
+            out.append(f'<span class="strip ruler" data-strip="{name}">{_e(body)}</span>')
+        return f'<div class="strip-set">{"".join(out)}</div>'
 
     # --- one frame ------------------------------------------------------------------------------
     def cell(self, cell: Cell, span: int, last: bool) -> str:
@@ -155,19 +263,28 @@ class _Page:
         return f'<td class="{" ".join(classes)}"{colspan} title="{_e(title)}">{_e(cell.char)}</td>'
 
     def space(self, f: Frame) -> str:
-        head = "".join(f"<th>{p}</th>" for p in range(self.view.pages))
-        body = []
-        for row in f.rows:
-            body.append(
-                f'<tr data-row="{_e(row.key)}"{" class=changed" if row.changed else ""}>'
-                f"<th>{_e(row.name)}</th>"
-                + "".join(self.cell(c, row.span, f.last) for c in row.cells)
-                + "</tr>"
+        """The grid, in bands of whole page tables that wrap below each other when the
+        window is narrow (one band for a small trace)."""
+        pages = self.view.pages
+        tables = []
+        for start in range(0, pages, self.band):
+            stop = min(start + self.band, pages)
+            head = "".join(f'<th data-page="{p}">{p}</th>' for p in range(start, stop))
+            body = []
+            for row in f.rows:
+                cells = row.cells[start // row.span : stop // row.span]
+                body.append(
+                    f'<tr data-row="{_e(row.key)}"{" class=changed" if row.changed else ""}>'
+                    f"<th>{_e(row.name)}</th>"
+                    + "".join(self.cell(c, row.span, f.last) for c in cells)
+                    + "</tr>"
+                )
+            label = "address space" if stop - start == pages else f"address space, pages {start}-{stop - 1}"
+            tables.append(
+                f'<table class="space" aria-label="{label}">'
+                f"<thead><tr><th>page</th>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
             )
-        return (
-            '<table class="space" aria-label="address space">'
-            f"<thead><tr><th>page</th>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
-        )
+        return f'<div class="space-bands">{"".join(tables)}</div>'
 
     def threads(self, f: Frame) -> str:
         rows = []
@@ -247,6 +364,7 @@ class _Page:
         v = self.view
         title = f"{v.property_name} violated: {v.variant} / {v.scenario}"
         frames = "\n".join(self.frame(f) for f in v.frames)
+        classes = (["compact"] if self.compact else []) + (["narrow-lanes"] if self.narrow else [])
         return "\n".join(
             [
                 "<!DOCTYPE html>",
@@ -258,10 +376,10 @@ class _Page:
                 f"<title>{_e(title)}</title>",
                 f"<style>{CSS}</style>",
                 "</head>",
-                "<body>",
+                f'<body class="{" ".join(classes)}">' if classes else "<body>",
                 self.header(),
                 self.controls(),
-                '<div class="layout">',
+                f'<div class="layout{" stacked" if self.compact else ""}">',
                 self.timeline(),
                 f'<main id="frames">{frames}</main>',
                 "</div>",
@@ -289,6 +407,7 @@ def _sem_short(f: Frame) -> str:
     return short + (f" +{waiting}q" if waiting else "")
 
 
-def render_html(view: TraceView) -> str:
-    """The whole self-contained page for ``view``."""
-    return _Page(view).render()
+def render_html(view: TraceView, compact: bool = False) -> str:
+    """The whole self-contained page for ``view``; ``compact``: the layout of
+    ``show --html FILE --compact`` (see the module docstring)."""
+    return _Page(view, compact).render()

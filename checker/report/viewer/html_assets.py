@@ -14,7 +14,7 @@ CSS = """
   --ink: #1d232b; --muted: #5b6673; --line: #d6dbe1; --panel: #f6f8fa; --bad: #c62828;
   --bad-bg: #fdecea; --chg: #ffd54a; --ok: #1b7f3b; --warn: #9a6700; --warn-bg: #fff4d6;
   --lane0: #0a7ea4; --lane1: #b5179e; --lane2: #2a8a3e; --lane3: #9a6700; --lane4: #3355cc;
-  --lane5: #cc3333;
+  --lane5: #cc3333; --lane6: #6f42c1; --lane7: #c25e00;
 }
 * { box-sizing: border-box; }
 html { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
@@ -42,6 +42,7 @@ details.property p { margin: 6px 0; }
   font-weight: 600; }
 .l0 { --lane: var(--lane0); } .l1 { --lane: var(--lane1); } .l2 { --lane: var(--lane2); }
 .l3 { --lane: var(--lane3); } .l4 { --lane: var(--lane4); } .l5 { --lane: var(--lane5); }
+.l6 { --lane: var(--lane6); } .l7 { --lane: var(--lane7); }
 .chip { background: var(--lane); }
 nav#controls { position: sticky; top: 0; z-index: 2; background: #fff; padding: 6px 0;
   border-bottom: 1px solid var(--line); display: flex; gap: 10px; align-items: center; flex-wrap: wrap; }
@@ -53,14 +54,21 @@ nav#controls button:disabled { opacity: .4; cursor: default; }
 .nojs-only { color: var(--muted); }
 .js .nojs-only { display: none; }
 html:not(.js) nav#controls button, html:not(.js) #position, html:not(.js) .hint { display: none; }
-.layout { display: grid; grid-template-columns: minmax(300px, max-content) minmax(420px, 1fr); gap: 18px;
+.layout { display: grid; grid-template-columns: minmax(0, max-content) minmax(420px, 1fr); gap: 18px;
   margin-top: 12px; align-items: start; }
+/* Each column keeps to its track: content wider than its column scrolls inside it instead of
+   spilling into the other (a grid item's minimum width is otherwise its content's). */
+.layout > * { min-width: 0; }
+/* The timeline stays beside the picture while the page scrolls, and scrolls inside itself
+   when it is longer or wider than the window. */
+#timeline-panel { position: sticky; top: 50px; max-height: calc(100vh - 60px); overflow: auto; }
 .timeline { border-collapse: collapse; font-size: 13px; }
 .timeline th, .timeline td { padding: 2px 8px; text-align: left; white-space: nowrap; }
-.timeline thead th { border-bottom: 2px solid var(--line); position: sticky; top: 44px; background: #fff; }
+.timeline thead th { border-bottom: 2px solid var(--line); position: sticky; top: 0; background: #fff;
+  z-index: 1; }
 .timeline tbody tr { cursor: pointer; }
 .timeline tbody tr:hover { background: #eef3f8; }
-.timeline tbody tr.selected { background: #dbe9f7; outline: 2px solid #5b8fc9; }
+.timeline tbody tr.selected { background: #dbe9f7; outline: 2px solid #5b8fc9; outline-offset: -2px; }
 .timeline tbody tr.last td.step { color: var(--bad); font-weight: 700; }
 .timeline td.step { text-align: right; color: var(--muted); }
 .timeline td.step a { color: inherit; text-decoration: none; }
@@ -68,6 +76,16 @@ html:not(.js) nav#controls button, html:not(.js) #position, html:not(.js) .hint 
 .timeline td.lane.alive { border-left-color: color-mix(in srgb, var(--lane) 35%, #fff); }
 .timeline td.lane.ran { border-left-color: var(--lane); color: var(--lane); font-weight: 700; }
 .timeline td.mark { color: var(--bad); font-weight: 700; }
+/* Narrow lanes: a slim column per thread, its name where it ran; the step named after them. */
+.timeline.narrow th.lane-head, .timeline.narrow td.lane { padding: 2px; text-align: center;
+  min-width: 2.3em; }
+.timeline.narrow th.lane-head .chip { margin: 0; padding: 0 5px; }
+.timeline.narrow td.lane { border-left: 0; font-size: 11px; }
+.timeline.narrow td.lane.alive { background: linear-gradient(color-mix(in srgb, var(--lane) 40%, #fff),
+  color-mix(in srgb, var(--lane) 40%, #fff)) no-repeat center / 3px 100%; }
+.timeline.narrow td.lane.ran { background: var(--lane); color: #fff; border-radius: 4px; }
+.timeline td.what { color: var(--lane, var(--muted)); font-weight: 700; }
+.timeline td.what .kernel { color: var(--muted); font-weight: normal; }
 .sem { display: inline-block; min-width: 1.6em; text-align: center; border-radius: 4px; padding: 0 4px; }
 .sem-W { background: #f4c7c3; } .sem-R { background: #c9def5; } .sem-free { background: #e3e7eb; }
 .frame { border: 1px solid var(--line); border-radius: 8px; padding: 12px 14px; margin-bottom: 14px;
@@ -82,6 +100,8 @@ html:not(.js) nav#controls button, html:not(.js) #position, html:not(.js) .hint 
 .frame ul { margin: 0; padding-left: 18px; }
 .frame ul.did li { color: var(--bad); }
 .frame .final { color: var(--bad); font-weight: 700; margin-top: 10px; }
+/* The grid in bands of whole page tables, side by side while they fit, else below each other. */
+.space-bands { display: flex; flex-wrap: wrap; gap: 8px 18px; align-items: flex-start; overflow-x: auto; }
 table.space { border-collapse: separate; border-spacing: 2px; font-size: 14px; }
 table.space th { font-weight: normal; color: var(--muted); text-align: right; padding-right: 8px;
   white-space: nowrap; }
@@ -111,11 +131,30 @@ table.threads td.status, table.threads td.lock { white-space: nowrap; }
 .legend { color: var(--muted); font-size: 12.5px; margin-top: 20px; border-top: 1px solid var(--line);
   padding-top: 8px; }
 .legend code { color: var(--ink); }
-@media (max-width: 900px) { .layout { grid-template-columns: 1fr; } }
+/* Compact (show --html --compact): the timeline over the whole width, each row with the
+   step's address space drawn small, a character per page, and what the step changed. */
+.layout.stacked { grid-template-columns: minmax(0, 1fr); }
+.layout.stacked #timeline-panel { position: static; max-height: none; }
+.strip-set { display: flex; flex-wrap: wrap; gap: 0 14px; }
+.strip { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, "DejaVu Sans Mono", monospace;
+  font-size: 11px; line-height: 1.35; white-space: pre; font-weight: normal; }
+.strip.ruler { color: var(--muted); }
+.strip .none, .strip .pt-never { color: #9aa3ad; }
+.strip .pt-on { background: #d9f2dd; } .strip .pt-off { background: #f4c7c3; }
+.strip .held, .strip .freed { font-style: italic; }
+.strip .chg { box-shadow: inset 0 -3px 0 #b8860b; font-weight: 700; }
+.strip .fail { background: var(--bad) !important; color: #fff; font-weight: 700; }
+.compact .timeline td.what { white-space: normal; min-width: 12em; max-width: 26em; }
+.timeline td.what .changes { color: var(--ink); font-weight: normal; font-size: 12px; }
+@media (max-width: 900px) {
+  .layout { grid-template-columns: minmax(0, 1fr); }
+  #timeline-panel { position: static; max-height: 60vh; }
+}
 @media print {
   body { padding: 0; font-size: 11pt; }
   nav#controls, .hint { display: none !important; }
   .layout { display: block; }
+  #timeline-panel { position: static; max-height: none; overflow: visible; }
   .js .frame { display: block !important; }
   .timeline tbody tr.selected { background: none; outline: none; }
   .timeline thead th { position: static; }
