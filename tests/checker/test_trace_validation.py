@@ -78,7 +78,7 @@ def assert_one_line_error(code: int, err: str, *fragments: str) -> None:
         ),
         (b'{"format": "vmacheck-trace", "schema": "1"}\n', 'unknown trace schema "1"'),
         (b'{"format": "vmacheck-trace", "schema": true}\n', "unknown trace schema true"),
-        (b'{"format": "vmacheck-trace", "schema": 1}\n', "trace: missing 'variant'"),
+        (b'{"format": "vmacheck-trace", "schema": 1}\n', ": variant: missing"),
         (b"[[[[", "truncated"),
         (b"[" * 100000, "nested too deeply"),
         (b"[" * 100000 + b"]" * 100000, "nested too deeply"),
@@ -266,7 +266,7 @@ def test_a_mutated_trace_is_shown_or_rejected_in_one_line(
 
 
 def test_inconsistent_steps_are_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """The model-free checks name the step and what does not follow."""
+    """The model-free checks name the JSON path of the step and what does not follow."""
     base = json.loads(race_text())
     cases: list[tuple[Any, str]] = []
 
@@ -275,21 +275,22 @@ def test_inconsistent_steps_are_named(tmp_path: Path, capsys: pytest.CaptureFixt
         cases.append((doc, fragment))
         return doc
 
-    case("step 3: 'step' must be 3 (steps are numbered from 1)")["steps"][2]["step"] = 4
-    case("step 2: T0 takes step 'split_first' but was at 'find_vma'")["steps"][1]["label"] = "split_first"
-    doc = case("step 9: T0 changed although only T1 took a step")
+    case("steps[2].step: expected 3 (steps are numbered from 1), not 4")["steps"][2]["step"] = 4
+    doc = case("steps[1].label: T0 takes step 'split_first' but was at 'find_vma'")
+    doc["steps"][1]["label"] = "split_first"
+    doc = case("steps[8].state.threads[0]: T0 changed although only T1 took a step")
     doc["steps"][8]["state"]["threads"][0]["locals"]["floor"] = 1
-    doc = case("step 1: state.threads[1]: 'pc' must be one of its program's steps")
+    doc = case('steps[0].state.threads[1].pc: expected one of T1\'s steps, not "expand_downwards"')
     doc["steps"][0]["state"]["threads"][1]["pc"] = "expand_downwards"
-    case("initial: T1's argument addr is 3, the model section says 4")["model"]["threads"][1]["args"][
-        "addr"
-    ] = 4
-    doc = case("step 12: state.mmap_sem: a waiter must be [thread")
+    doc = case("initial.threads[1].locals: T1's argument addr is 3, the model section says 4")
+    doc["model"]["threads"][1]["args"]["addr"] = 4
+    doc = case('steps[11].state.mmap_sem.waiters[0][1]: expected "R", "W" or "U", not "X"')
     doc["steps"][11]["state"]["mmap_sem"]["waiters"] = [[1, "X"]]
-    doc = case("step 5: events[0]: 'thread' must be 0, the thread taking the step")
+    doc = case("steps[4].events[0].thread: expected 0 (the thread taking the step), not 1")
     doc["steps"][4]["events"][0]["thread"] = 1
-    case("violation: 'property' must be 'no_pt_use_after_free'")["violation"]["property"] = "no_clobber"
-    case("model: pages (8) is not a multiple of pt_span (3)")["model"]["pt_span"] = 3
+    doc = case('violation.property: expected "no_pt_use_after_free" as at the top, not "no_clobber"')
+    doc["violation"]["property"] = "no_clobber"
+    case("model.pt_span: pages (8) is not a multiple of pt_span (3)")["model"]["pt_span"] = 3
     for doc, fragment in cases:
         file = tmp_path / "bad.json"
         file.write_text(json.dumps(doc))
