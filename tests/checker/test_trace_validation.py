@@ -108,16 +108,57 @@ def test_a_real_trace_loads_and_shows(tmp_path: Path, capsys: pytest.CaptureFixt
     assert "replayed" in out
 
 
-def test_extra_keys_are_allowed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """Engines may extend schema 1 with keys of their own (docs/trace-format.md)."""
-    data = json.loads(race_text())
+def _extended(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with keys of a tool's own added at every level of the format."""
+    data = copy.deepcopy(data)
     data["solver_seconds"] = 0.25
-    data["steps"][0]["z3_model"] = {"k": 3}
+    data["violation"]["hint"] = "look at T0"
+    data["model"]["comment"] = "extended"
     data["model"]["threads"][0]["comment"] = "extended"
+    data["initial"]["annotation"] = {"by": "my-tool"}
+    step = data["steps"][-1]
+    step["z3_model"] = {"k": 3}
+    step["events"][0]["cycles"] = 12
+    state = step["state"]
+    state["annotation"] = [1, 2]
+    state["vmas"][0]["color"] = "red"
+    state["mmap_sem"]["owner_cpu"] = 1
+    state["threads"][0]["cpu"] = 2
+    (pointer,) = [v for v in state["threads"][1]["locals"].values() if isinstance(v, dict)]
+    pointer["label"] = "the stack"
+    return data
+
+
+@pytest.mark.parametrize("form", ["--compact", "--only-changes", "--html"])
+def test_extra_keys_are_allowed_and_ignored(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], form: str
+) -> None:
+    """Tools may extend schema 1 with keys of their own, anywhere (docs/trace-format.md):
+    the trace validates, replays on the model that wrote it, and shows as without them."""
+    data = json.loads(race_text())
+    extended = _extended(data)
+    assert canonical(extended) != canonical(data)
+    validate_trace(extended)
     path = tmp_path / "x.json"
-    path.write_text(json.dumps(data))
-    code, _, err = show(path, capsys)
-    assert code == 0, err
+    path.write_text(json.dumps(extended))
+    plain = tmp_path / "plain.json"
+    plain.write_text(race_text())
+    options = [form, str(tmp_path / "out.html")] if form == "--html" else [form]
+    code, out, err = show(path, capsys, *options)
+    assert code == 0 and not err, err
+    assert "replayed: the current model produces this trace step by step" in out
+    if form == "--html":
+        html = (tmp_path / "out.html").read_text()
+        assert show(plain, capsys, *options)[0] == 0
+        assert (tmp_path / "out.html").read_text() == html
+    else:
+        assert show(plain, capsys, *options) == (0, out, "")
+
+
+def test_load_drops_the_keys_schema_1_does_not_define(tmp_path: Path) -> None:
+    path = tmp_path / "x.json"
+    path.write_text(json.dumps(_extended(json.loads(race_text()))))
+    assert load_trace_json(path) == json.loads(race_text())
 
 
 # --- truncation -------------------------------------------------------------------------------------
