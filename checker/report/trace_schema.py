@@ -126,15 +126,18 @@ def _expected(error: Any) -> str:
 
 
 def _innermost(error: Any) -> Any:
-    """For a value that fits none of the ``oneOf`` choices (a thread local), the error inside
-    the one choice it has the shape of (``{"vma": "x"}``: its ``vma`` is not an integer),
-    if there is exactly one such choice."""
-    while error.validator == "oneOf" and error.context:
-        depth = len(error.absolute_path)
-        deeper = [e for e in error.context if len(e.absolute_path) > depth]
-        if not deeper or len({e.relative_schema_path[0] for e in deeper}) != 1:
+    """For an object that fits none of the ``oneOf`` choices (a thread local), the error
+    inside the one choice it has a key of (``{"vma": "x"}``: its ``vma`` is not an
+    integer), if there is exactly one such choice."""
+    while error.validator == "oneOf" and error.context and isinstance(error.instance, dict):
+        keys = set(error.instance)
+        shaped = [
+            i for i, sub in enumerate(error.validator_value) if keys & set(_deref(sub).get("required", ()))
+        ]
+        inside = [e for e in error.context if shaped == [e.relative_schema_path[0]]]
+        if not inside:
             break
-        error = deeper[0]
+        error = inside[0]
     return error
 
 
