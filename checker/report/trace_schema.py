@@ -96,35 +96,6 @@ def _validator() -> Any:
     return strict(schema_document(TRACE_SCHEMA_FILE))
 
 
-_TYPE_NAMES = {
-    "integer": "an integer",
-    "number": "a number",
-    "string": "a string",
-    "boolean": "true or false",
-    "null": "null",
-    "array": "a list",
-    "object": "an object",
-}
-
-
-def _expected(error: Any) -> str:
-    """What the failing part of the schema wants, in words: its ``title``, or a phrase for
-    the keyword that failed."""
-    title = error.schema.get("title") if isinstance(error.schema, dict) else None
-    if title:
-        return str(title)
-    kind, want = error.validator, error.validator_value
-    if kind == "type":
-        return " or ".join(_TYPE_NAMES.get(t, t) for t in ([want] if isinstance(want, str) else want))
-    if kind == "enum":
-        return "one of " + ", ".join(short(x) for x in want)
-    if kind == "const":
-        return short(want)
-    if kind == "minimum":
-        return f"a number >= {want}"
-    return str(error.message).splitlines()[0]
-
-
 def _innermost(error: Any) -> Any:
     """For an object that fits none of the ``oneOf`` choices (a thread local), the error
     inside the one choice it has a key of (``{"vma": "x"}``: its ``vma`` is not an
@@ -153,7 +124,9 @@ def describe(error: Any) -> str:
         items = error.instance
         twice = next(x for i, x in enumerate(items) if canonical(x) in map(canonical, items[:i]))
         return f"{place}: names {short(twice)} twice"
-    return f"{place}: expected {_expected(error)}, not {short(error.instance)}"
+    # every constraint of the schema has a title that says what it wants ("an integer (a page)")
+    want = error.schema.get("title") if isinstance(error.schema, dict) else None
+    return f"{place}: expected {want or error.message.splitlines()[0]}, not {short(error.instance)}"
 
 
 def _deref(node: Any) -> Any:

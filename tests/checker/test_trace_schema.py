@@ -60,6 +60,33 @@ def test_no_object_forbids_extra_keys(name: str) -> None:
         assert node.get("unevaluatedProperties", True) is not False
 
 
+CONSTRAINTS = {"type", "enum", "const", "oneOf", "minimum", "minItems", "minLength", "not", "uniqueItems"}
+
+
+def test_every_constraint_of_the_trace_schema_has_a_title() -> None:
+    """vmacheck's messages say what was expected with the title of the failing part
+    (``expected an integer (a page), not "3"``)."""
+    untitled = []
+
+    def walk(node: Any, path: str) -> None:
+        if isinstance(node, dict):
+            # controlCharacter is only used under "not": the node holding the "not" is named
+            if CONSTRAINTS & set(node) and "title" not in node and path != "controlCharacter":
+                untitled.append(path)
+            for key, sub in node.items():
+                if key in ("properties", "$defs"):
+                    for name, x in sub.items():
+                        walk(x, f"{path}.{name}" if path else name)
+                elif key != "if":  # a condition: never reported
+                    walk(sub, f"{path}.{key}")
+        elif isinstance(node, list):
+            for i, x in enumerate(node):
+                walk(x, f"{path}[{i}]")
+
+    walk(published(TRACE), "")
+    assert untitled == []
+
+
 def test_a_real_trace_is_valid_and_the_schema_defines_every_key_in_it() -> None:
     doc = json.loads(race_text())
     assert_valid_trace(doc)  # closed: vmacheck writes no key the schema leaves undocumented
