@@ -23,6 +23,7 @@ show a state that breaks them.
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import re
@@ -45,11 +46,16 @@ class TraceError(Exception):
 
 
 @functools.cache
-def schema_document(name: str = TRACE_SCHEMA_FILE) -> dict[str, Any]:
-    """A JSON Schema document shipped with vmacheck: ``trace-1.schema.json`` (a trace file)
-    or ``results-1.schema.json`` (what ``check --json`` and ``compare --json`` write)."""
+def _document(name: str) -> dict[str, Any]:
     text = resources.files("vmacheck.checker.report").joinpath("schema", name).read_text(encoding="utf-8")
     return json.loads(text)  # type: ignore[no-any-return]
+
+
+def schema_document(name: str = TRACE_SCHEMA_FILE) -> dict[str, Any]:
+    """A JSON Schema document shipped with vmacheck (a copy of it): ``trace-1.schema.json``
+    (a trace file) or ``results-1.schema.json`` (what ``check --json`` and ``compare --json``
+    write)."""
+    return copy.deepcopy(_document(name))
 
 
 def canonical(value: Any) -> str:
@@ -68,7 +74,8 @@ def short(value: Any, limit: int = 40) -> str:
 
 
 def json_path(path: Iterable[str | int]) -> str:
-    """``steps[3].state.vmas[0].start``: where a value is in a document, as jq writes it."""
+    """``steps[3].state.vmas[0].start``: where a value is in a document, as jq writes it
+    (without jq's leading dot)."""
     out = ""
     for key in path:
         if isinstance(key, int):
@@ -93,7 +100,7 @@ def _validator() -> Any:
 
     types = Draft202012Validator.TYPE_CHECKER.redefine("integer", integer)
     strict = validators.extend(Draft202012Validator, type_checker=types)
-    return strict(schema_document(TRACE_SCHEMA_FILE))
+    return strict(_document(TRACE_SCHEMA_FILE))
 
 
 def _innermost(error: Any) -> Any:
@@ -131,7 +138,7 @@ def describe(error: Any) -> str:
 
 def _deref(node: Any) -> Any:
     while isinstance(node, dict) and "$ref" in node:
-        node = schema_document()["$defs"][node["$ref"].removeprefix("#/$defs/")]
+        node = _document(TRACE_SCHEMA_FILE)["$defs"][node["$ref"].removeprefix("#/$defs/")]
     return node
 
 
@@ -162,7 +169,7 @@ def _prune(value: Any, node: Any) -> Any:
 def known_part(data: Any) -> Any:
     """A valid trace without the keys schema 1 does not define (readers ignore them): what
     is compared with what the model writes."""
-    return _prune(data, schema_document(TRACE_SCHEMA_FILE))
+    return _prune(data, _document(TRACE_SCHEMA_FILE))
 
 
 # --- what the schema cannot say ---------------------------------------------------------------
