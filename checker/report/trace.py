@@ -6,8 +6,10 @@ the full state after it. Every engine produces traces in this form; the CLI writ
 viewers read them, and :func:`replay` re-executes one on the model to confirm the model
 still produces it.
 
-Reading: :func:`load_trace_json` parses a file and validates it without the model
-(:mod:`vmacheck.checker.report.trace_schema`); :func:`replay` then checks it against the model. The model
+Reading: :func:`load_trace_json` parses a file and validates it without the model against
+the published JSON Schema and the consistency checks a schema cannot express
+(:mod:`vmacheck.checker.report.trace_schema`); :func:`replay` then checks it against the
+model, comparing only the keys the format defines (a tool may add others). The model
 section carries a ``digest`` of the sources that define the model's behaviour (the
 ``protocol`` and ``properties`` packages, this module's serialisation and a user's variant
 file), so a reader can tell a trace that the model no longer produces because the model
@@ -26,7 +28,15 @@ from typing import Any
 
 from vmacheck.checker.core.trace import Trace, is_shipped
 from vmacheck.checker.report.render import state_difference
-from vmacheck.checker.report.trace_schema import FORMAT, SCHEMA, TraceError, canonical, validate_trace
+from vmacheck.checker.report.trace_schema import (
+    FORMAT,
+    SCHEMA,
+    TraceError,
+    canonical,
+    known_part,
+    schema_document,
+    validate_trace,
+)
 from vmacheck.protocol.events import Event
 from vmacheck.protocol.model import Model, Transition
 from vmacheck.protocol.state import (
@@ -43,10 +53,13 @@ __all__ = [
     "SCHEMA",
     "Replay",
     "TraceError",
+    "canonical",
+    "known_part",
     "load_trace_json",
     "model_digest",
     "replay",
     "replay_trace",
+    "schema_document",
     "state_json",
     "trace_json",
     "validate_trace",
@@ -210,8 +223,9 @@ def model_digest(model: Model) -> str:
 
 # --- reading ------------------------------------------------------------------------------
 def load_trace_json(path: str | Path) -> dict[str, Any]:
-    """Read and validate a trace file (without the model); raises :class:`TraceError` with
-    one line naming the file and the problem."""
+    """Read and validate a trace file (without the model) and return the part of it that
+    schema 1 defines (keys it does not define are dropped: readers ignore them); raises
+    :class:`TraceError` with one line naming the file and the problem."""
     p = Path(path)
     try:
         raw = p.read_bytes()
@@ -239,11 +253,11 @@ def load_trace_json(path: str | Path) -> dict[str, Any]:
         raise TraceError(f"{path}: not a trace (JSON nested too deeply)") from None
     try:
         validate_trace(data)
+        return known_part(data)  # type: ignore[no-any-return]
     except TraceError as exc:
         raise TraceError(f"{path}: {exc}") from None
     except RecursionError:
         raise TraceError(f"{path}: not a trace (JSON nested too deeply)") from None
-    return data  # type: ignore[no-any-return]
 
 
 _LITERAL_PREFIXES = {w[:i] for w in ("true", "false", "null") for i in range(1, len(w))}
@@ -309,7 +323,9 @@ def _enabled_labels(model: Model, state: State, tid: int) -> str:
 
 def replay_trace(model: Model, data: dict[str, Any]) -> Replay:
     """Re-execute a validated trace on ``model``: the model must take each recorded step
-    (same thread, label and nondeterministic choices) and reach exactly the recorded state."""
+    (same thread, label and nondeterministic choices) and reach exactly the recorded state
+    (keys the format does not define are ignored)."""
+    data = known_part(data)
     inits = model.initial_states()
     problem = _model_section_difference(model, data)
     if problem is not None:

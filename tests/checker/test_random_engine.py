@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.schemas import assert_valid_results, assert_valid_trace
 from vmacheck.checker.cli import main
 from vmacheck.checker.core.result import HOLDS, UNKNOWN, VIOLATED
 from vmacheck.checker.engines.explicit import Search
@@ -61,12 +62,16 @@ def test_acceptance_finds_and_shrinks_the_4_20_stack_race(
     assert code == 1
     out = capsys.readouterr().out
     assert "VIOLATED  no_pt_use_after_free" in out and "Counterexample for no_clobber" in out
-    got = json.loads((tmp_path / "r.json").read_text())["results"][0]["properties"]
+    results = json.loads((tmp_path / "r.json").read_text())
+    assert_valid_results(results)
+    got = results["results"][0]["properties"]
     shortest = Search(model("downgrade-4.20", "stack-below-growsdown"), PROPS).run().properties
     for name in ("no_clobber", "no_pt_use_after_free", "linearizable"):
         assert got[name]["verdict"] == VIOLATED
         assert shortest[name].trace_length <= got[name]["trace_length"] <= shortest[name].trace_length + 2
-        data = load_trace_json(tmp_path / f"downgrade-4.20--stack-below-growsdown--{name}.json")
+        file = tmp_path / f"downgrade-4.20--stack-below-growsdown--{name}.json"
+        assert_valid_trace(json.loads(file.read_text()))  # the published schema, by jsonschema itself
+        data = load_trace_json(file)
         assert data["engine"] == "random" and data["search"]["seed"] == 1
         _init, steps, problem = replay(model("downgrade-4.20", "stack-below-growsdown"), data)
         assert problem is None and len(steps) == got[name]["trace_length"]

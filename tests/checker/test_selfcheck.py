@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.reference_explorer import explore
+from tests.schemas import assert_valid_results, assert_valid_trace
 from vmacheck.checker.core.result import HOLDS, VIOLATED
 from vmacheck.checker.engines.explicit import Search, SearchOptions
 from vmacheck.checker.engines.random import RandomSearch
@@ -111,6 +112,7 @@ def test_reductions_and_fingerprints_never_change_a_verdict(variant: str, scenar
 def _replays(model: Model, trace, tmp_path_factory) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path_factory.mktemp("traces") / "t.json"
     write_trace(trace, path)
+    assert_valid_trace(json.loads(path.read_text()))  # the published schema, by jsonschema itself
     data = load_trace_json(path)
     validate_trace(data)
     _init, steps, problem = replay(model, data)
@@ -126,6 +128,7 @@ def test_random_engine_is_sound_and_its_traces_replay(
     model = Model(VARIANTS[variant], scenario)
     exact = Search(model, PROPS).run()
     rnd = RandomSearch(model, PROPS, seed=seed, examples=30).run()
+    assert_valid_results({"schema": 1, "results": [exact.to_json(), rnd.to_json()]})
     for name, pr in rnd.properties.items():
         if pr.verdict == VIOLATED:
             # a real violation: the explicit engine saw it too, never shorter than its shortest

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.schemas import assert_valid_trace
 from vmacheck.checker.core.result import HOLDS, PROVED, UNKNOWN, VIOLATED
 from vmacheck.checker.engines.explicit import Search
 from vmacheck.checker.engines.symbolic.engine import SymbolicCheck
@@ -60,6 +61,7 @@ def _agree(variant: str, scenario: str, tmp_path: Path) -> None:
         if b.verdict == VIOLATED:
             path = tmp_path / f"{p.name}.json"
             write_trace(b.trace, path)
+            assert_valid_trace(json.loads(path.read_text()))  # the published schema, by jsonschema itself
             rep = replay_trace(m, load_trace_json(path))
             assert rep.problem is None, f"{where}: {rep.problem}"
             assert json.loads(json.dumps(trace_json(b.trace)))["engine"] == "symbolic"

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.schemas import assert_valid_trace
 from vmacheck.checker.cli import main
 from vmacheck.checker.core.trace import build_trace
 from vmacheck.checker.engines.explicit import Search
@@ -62,6 +63,7 @@ def test_every_shipped_counterexample_validates_replays_and_is_judged_again(
     model = _model(variant, scenario)
     for name, pr in _violations(model).items():
         data = json.loads(json.dumps(trace_json(pr.trace)))  # as read back from a file
+        assert_valid_trace(data)  # the published schema, by jsonschema itself
         validate_trace(data)
         assert data["model"]["digest"] == model_digest(model)
         init, path, problem = replay(model, data)
@@ -109,6 +111,7 @@ def test_any_run_round_trips_through_json_and_replays(
     init, path = data.draw(_walk_strategy(model, 30))
     trace = build_trace(model, "vma_consistency", Violation("vma_consistency", "a run"), init, path)
     doc = json.loads(json.dumps(trace_json(trace)))
+    assert_valid_trace(doc)
     validate_trace(doc)
     r = replay_trace(model, doc)
     assert r.problem is None

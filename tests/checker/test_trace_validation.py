@@ -78,7 +78,7 @@ def assert_one_line_error(code: int, err: str, *fragments: str) -> None:
         ),
         (b'{"format": "vmacheck-trace", "schema": "1"}\n', 'unknown trace schema "1"'),
         (b'{"format": "vmacheck-trace", "schema": true}\n', "unknown trace schema true"),
-        (b'{"format": "vmacheck-trace", "schema": 1}\n', "trace: missing 'variant'"),
+        (b'{"format": "vmacheck-trace", "schema": 1}\n', ": variant: missing"),
         (b"[[[[", "truncated"),
         (b"[" * 100000, "nested too deeply"),
         (b"[" * 100000 + b"]" * 100000, "nested too deeply"),
@@ -108,16 +108,57 @@ def test_a_real_trace_loads_and_shows(tmp_path: Path, capsys: pytest.CaptureFixt
     assert "replayed" in out
 
 
-def test_extra_keys_are_allowed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """Engines may extend schema 1 with keys of their own (docs/trace-format.md)."""
-    data = json.loads(race_text())
+def _extended(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with keys of a tool's own added at every level of the format."""
+    data = copy.deepcopy(data)
     data["solver_seconds"] = 0.25
-    data["steps"][0]["z3_model"] = {"k": 3}
+    data["violation"]["hint"] = "look at T0"
+    data["model"]["comment"] = "extended"
     data["model"]["threads"][0]["comment"] = "extended"
+    data["initial"]["annotation"] = {"by": "my-tool"}
+    step = data["steps"][-1]
+    step["z3_model"] = {"k": 3}
+    step["events"][0]["cycles"] = 12
+    state = step["state"]
+    state["annotation"] = [1, 2]
+    state["vmas"][0]["color"] = "red"
+    state["mmap_sem"]["owner_cpu"] = 1
+    state["threads"][0]["cpu"] = 2
+    (pointer,) = [v for v in state["threads"][1]["locals"].values() if isinstance(v, dict)]
+    pointer["label"] = "the stack"
+    return data
+
+
+@pytest.mark.parametrize("form", ["--compact", "--only-changes", "--html"])
+def test_extra_keys_are_allowed_and_ignored(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], form: str
+) -> None:
+    """Tools may extend schema 1 with keys of their own, anywhere (docs/trace-format.md):
+    the trace validates, replays on the model that wrote it, and shows as without them."""
+    data = json.loads(race_text())
+    extended = _extended(data)
+    assert canonical(extended) != canonical(data)
+    validate_trace(extended)
     path = tmp_path / "x.json"
-    path.write_text(json.dumps(data))
-    code, _, err = show(path, capsys)
-    assert code == 0, err
+    path.write_text(json.dumps(extended))
+    plain = tmp_path / "plain.json"
+    plain.write_text(race_text())
+    options = [form, str(tmp_path / "out.html")] if form == "--html" else [form]
+    code, out, err = show(path, capsys, *options)
+    assert code == 0 and not err, err
+    assert "replayed: the current model produces this trace step by step" in out
+    if form == "--html":
+        html = (tmp_path / "out.html").read_text()
+        assert show(plain, capsys, *options)[0] == 0
+        assert (tmp_path / "out.html").read_text() == html
+    else:
+        assert show(plain, capsys, *options) == (0, out, "")
+
+
+def test_load_drops_the_keys_schema_1_does_not_define(tmp_path: Path) -> None:
+    path = tmp_path / "x.json"
+    path.write_text(json.dumps(_extended(json.loads(race_text()))))
+    assert load_trace_json(path) == json.loads(race_text())
 
 
 # --- truncation -------------------------------------------------------------------------------------
@@ -266,7 +307,7 @@ def test_a_mutated_trace_is_shown_or_rejected_in_one_line(
 
 
 def test_inconsistent_steps_are_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """The model-free checks name the step and what does not follow."""
+    """The model-free checks name the JSON path of the step and what does not follow."""
     base = json.loads(race_text())
     cases: list[tuple[Any, str]] = []
 
@@ -275,21 +316,22 @@ def test_inconsistent_steps_are_named(tmp_path: Path, capsys: pytest.CaptureFixt
         cases.append((doc, fragment))
         return doc
 
-    case("step 3: 'step' must be 3 (steps are numbered from 1)")["steps"][2]["step"] = 4
-    case("step 2: T0 takes step 'split_first' but was at 'find_vma'")["steps"][1]["label"] = "split_first"
-    doc = case("step 9: T0 changed although only T1 took a step")
+    case("steps[2].step: expected 3 (steps are numbered from 1), not 4")["steps"][2]["step"] = 4
+    doc = case("steps[1].label: T0 takes step 'split_first' but was at 'find_vma'")
+    doc["steps"][1]["label"] = "split_first"
+    doc = case("steps[8].state.threads[0]: T0 changed although only T1 took a step")
     doc["steps"][8]["state"]["threads"][0]["locals"]["floor"] = 1
-    doc = case("step 1: state.threads[1]: 'pc' must be one of its program's steps")
+    doc = case('steps[0].state.threads[1].pc: expected one of T1\'s steps, not "expand_downwards"')
     doc["steps"][0]["state"]["threads"][1]["pc"] = "expand_downwards"
-    case("initial: T1's argument addr is 3, the model section says 4")["model"]["threads"][1]["args"][
-        "addr"
-    ] = 4
-    doc = case("step 12: state.mmap_sem: a waiter must be [thread")
+    doc = case("initial.threads[1].locals: T1's argument addr is 3, the model section says 4")
+    doc["model"]["threads"][1]["args"]["addr"] = 4
+    doc = case('steps[11].state.mmap_sem.waiters[0][1]: expected "R", "W" or "U", not "X"')
     doc["steps"][11]["state"]["mmap_sem"]["waiters"] = [[1, "X"]]
-    doc = case("step 5: events[0]: 'thread' must be 0, the thread taking the step")
+    doc = case("steps[4].events[0].thread: expected 0 (the thread taking the step), not 1")
     doc["steps"][4]["events"][0]["thread"] = 1
-    case("violation: 'property' must be 'no_pt_use_after_free'")["violation"]["property"] = "no_clobber"
-    case("model: pages (8) is not a multiple of pt_span (3)")["model"]["pt_span"] = 3
+    doc = case('violation.property: expected "no_pt_use_after_free" as at the top, not "no_clobber"')
+    doc["violation"]["property"] = "no_clobber"
+    case("model.pt_span: pages (8) is not a multiple of pt_span (3)")["model"]["pt_span"] = 3
     for doc, fragment in cases:
         file = tmp_path / "bad.json"
         file.write_text(json.dumps(doc))

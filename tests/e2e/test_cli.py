@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.schemas import assert_valid_results, assert_valid_trace
 from vmacheck.checker.cli import main
 from vmacheck.checker.report.trace import load_trace_json
 from vmacheck.protocol.variants import shipped as shipped_variants
@@ -55,6 +56,7 @@ def test_4_20_exits_1_and_writes_traces_and_json(capsys: pytest.CaptureFixture[s
     assert code == 1
     assert "Counterexample for no_pt_use_after_free" in out and "expand_stack" in out
     data = json.loads(out_json.read_text())
+    assert_valid_results(data)  # the published schema, by jsonschema itself
     assert data["schema"] == 1
     for res in data["results"]:
         assert set(res) >= {"variant", "scenario", "engine", "properties", "stats"}
@@ -62,6 +64,7 @@ def test_4_20_exits_1_and_writes_traces_and_json(capsys: pytest.CaptureFixture[s
         for name, pr in res["properties"].items():
             assert pr["verdict"] in {"holds", "violated", "unknown"}
             if pr["verdict"] == "violated":
+                assert_valid_trace(json.loads(Path(pr["trace_file"]).read_text()))
                 trace = load_trace_json(pr["trace_file"])
                 assert trace["property"] == name and len(trace["steps"]) == pr["trace_length"]
     violated = {
@@ -74,9 +77,26 @@ def test_4_20_exits_1_and_writes_traces_and_json(capsys: pytest.CaptureFixture[s
     assert ("stack-below-growsdown", "no_pt_use_after_free") in violated
 
 
-def test_bound_exits_3(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "check", "baseline-4.19", "-s", "two-munmaps", "--max-states", "5", "-q")
+def test_bound_exits_3(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    out_json = tmp_path / "r.json"
+    code, out, _ = run(
+        capsys,
+        "check",
+        "baseline-4.19",
+        "-s",
+        "two-munmaps",
+        "--max-states",
+        "5",
+        "--json",
+        str(out_json),
+        "-q",
+    )
     assert code == 3 and "unknown" in out
+    data = json.loads(out_json.read_text())
+    assert_valid_results(data)
+    (result,) = data["results"]
+    assert result["bound"] is not None
+    assert {p["verdict"] for p in result["properties"].values()} == {"unknown"}
 
 
 @pytest.mark.parametrize(

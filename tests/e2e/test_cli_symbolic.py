@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.schemas import assert_valid_results, assert_valid_trace
 from vmacheck.checker.cli import main
 from vmacheck.checker.engines.explicit import Search
 from vmacheck.properties import shipped as shipped_properties
@@ -54,6 +55,7 @@ def test_race_found_and_shown(capsys: pytest.CaptureFixture[str], tmp_path: Path
         assert any(f"VIOLATED  {name}" in line and f"({length} steps)" in line for line in out.splitlines())
     trace = tmp_path / "downgrade-4.20--stack-below-growsdown--no_pt_use_after_free.json"
     data = json.loads(trace.read_text())
+    assert_valid_trace(data)  # the published schema, by jsonschema itself
     assert data["engine"] == "symbolic"
     code, out, _ = run(capsys, "show", str(trace), "--compact")
     assert code == 0
@@ -83,7 +85,8 @@ def test_proved_in_json_and_matrix(capsys: pytest.CaptureFixture[str], tmp_path:
     assert code == 0
     assert "proved" in out
     data = json.loads(out_json.read_text())
-    (run_,) = data["runs"] if "runs" in data else data["results"]
+    assert_valid_results(data)
+    (run_,) = data["results"]
     assert run_["engine"] == "symbolic"
     assert run_["properties"]["vma_consistency"]["verdict"] == "proved"
     code, out, _ = run(

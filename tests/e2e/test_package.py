@@ -3,6 +3,7 @@ its command and ``python -m vmacheck``."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -52,6 +53,10 @@ def test_the_wheel_installs_only_the_vmacheck_package(wheel: Path) -> None:
     assert tops == {"vmacheck", f"vmacheck-{vmacheck.__version__}.dist-info"}
     for sub in ("protocol/state.py", "properties/no_clobber.py", "checker/cli.py", "__main__.py"):
         assert f"vmacheck/{sub}" in names
+    # the JSON Schemas the trace validator loads at run time, identical to docs/schema/
+    for schema in ("trace-1.schema.json", "results-1.schema.json"):
+        shipped = zipfile.ZipFile(wheel).read(f"vmacheck/checker/report/schema/{schema}")
+        assert shipped == (ROOT / "docs" / "schema" / schema).read_bytes()
     entry = zipfile.ZipFile(wheel).read(f"vmacheck-{vmacheck.__version__}.dist-info/entry_points.txt")
     assert b"vmacheck = vmacheck.checker.cli:main" in entry
 
@@ -88,3 +93,38 @@ def test_no_module_imports_the_old_top_level_names() -> None:
         if old.search(f.read_text())
     ]
     assert offenders == []
+
+
+def test_the_installed_package_validates_traces_with_the_schema_it_ships(wheel: Path, tmp_path: Path) -> None:
+    """Installed from the wheel (not from this checkout), vmacheck finds its JSON Schema."""
+    target = tmp_path / "site"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(wheel)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    code = (
+        "import json, sys, vmacheck.checker.report.trace as t;"
+        "print(t.__file__);"
+        "t.validate_trace(json.load(open(sys.argv[1])));"
+        "print(t.schema_document()['$id'])"
+    )
+    argv = ["check", "rfc-v2-read-split", "-s", "map-fixed", "-p", "lock_discipline", "--trace-dir", "out"]
+    found = subprocess.run(
+        [sys.executable, "-m", "vmacheck", *argv, "-q", "--no-traces"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        timeout=300,
+    )
+    assert found.returncode == 1, found.stderr  # the violation: its trace is written
+    (trace,) = (tmp_path / "out").glob("*.json")
+    run = subprocess.run(
+        [sys.executable, "-c", code, str(trace)], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stderr
+    where, schema_id = run.stdout.split()
+    assert Path(where).is_relative_to(target)
+    assert schema_id == "urn:vmacheck:schema:trace-1"

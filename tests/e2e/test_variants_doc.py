@@ -33,6 +33,7 @@ from typing import Any
 
 import pytest
 
+from tests.schemas import assert_valid_results
 from vmacheck.checker.cli import main as vmacheck
 from vmacheck.checker.report.render import changes, sem_text, vma_legend
 from vmacheck.checker.report.trace import load_trace_json, replay
@@ -57,7 +58,9 @@ def compare_json(tmp: str) -> tuple[str, list[dict[str, Any]]]:
     md, js = Path(tmp) / "matrix.md", Path(tmp) / "results.json"
     code = vmacheck(["compare", "--quiet", "--markdown", str(md), "--json", str(js)])
     assert code in (0, 1)
-    return md.read_text(), json.loads(js.read_text())["results"]
+    results = json.loads(js.read_text())
+    assert_valid_results(results)  # the published schema, by jsonschema itself
+    return md.read_text(), results["results"]
 
 
 def check_trace(tmp: Path, variant: str, scenario: str, prop: str) -> dict[str, Any]:
