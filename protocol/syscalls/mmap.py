@@ -22,7 +22,7 @@ mmap = Program(
 
 
 @mmap.step("down_write")
-def _lock(k: Kernel, t: RangeCall) -> None:
+def down_write(k: Kernel, t: RangeCall) -> None:
     k.down_write()
 
 
@@ -52,6 +52,6 @@ def mmap_region(k: Kernel, t: RangeCall) -> None:
 
 
 @mmap.step("up_write")
-def _unlock(k: Kernel, t: RangeCall) -> None:
+def up_write(k: Kernel, t: RangeCall) -> None:
     k.up_write()
     k.ret(t.retval)

@@ -22,7 +22,7 @@ mprotect = Program(
 
 
 @mprotect.step("down_write")
-def _lock(k: Kernel, t: RangeCall) -> None:
+def down_write(k: Kernel, t: RangeCall) -> None:
     k.down_write()
 
 
@@ -51,6 +51,6 @@ def _mprotect(k: Kernel, t: RangeCall) -> None:
 
 
 @mprotect.step("up_write")
-def _unlock(k: Kernel, t: RangeCall) -> None:
+def up_write(k: Kernel, t: RangeCall) -> None:
     k.up_write()
     k.ret(t.retval)

@@ -46,7 +46,7 @@ mremap = Program(
 
 
 @mremap.step("down_write")
-def _lock(k: Kernel, t: MremapFrame) -> None:
+def down_write(k: Kernel, t: MremapFrame) -> None:
     k.down_write()
 
 
@@ -94,6 +94,6 @@ def sys_mremap(k: Kernel, t: MremapFrame) -> None:
 
 
 @mremap.step("up_write")
-def _unlock(k: Kernel, t: MremapFrame) -> None:
+def up_write(k: Kernel, t: MremapFrame) -> None:
     k.up_write()
     k.ret(t.retval)

@@ -71,7 +71,7 @@ def split_would_exceed(k: Kernel, vma: VmaView, end: int) -> bool:
 
 
 def do_munmap_split_first(k: Kernel, t: MunmapRange, *, refind: bool) -> str | None:
-    """"If we need to split any vma, do it now": when the range starts inside ``vma``,
+    """ "If we need to split any vma, do it now": when the range starts inside ``vma``,
     ``__split_vma(vma, start, new_below=0)`` after the map_count check, and the lower part
     (still ``vma``'s struct) becomes ``prev``. Returns ``"ENOMEM"`` when the check fails
     (nothing changed), else None.
@@ -90,7 +90,7 @@ def do_munmap_split_first(k: Kernel, t: MunmapRange, *, refind: bool) -> str | N
 
 
 def do_munmap_split_last(k: Kernel, end: int) -> None:
-    """"Does it split the last one?": if a vma straddles ``end``, ``__split_vma(last, end,
+    """ "Does it split the last one?": if a vma straddles ``end``, ``__split_vma(last, end,
     new_below=1)`` — the lower part, inside the range, is the new struct. Not checked
     against max_map_count (:func:`split_would_exceed` counted it)."""
     last = k.find_vma(end)

@@ -25,7 +25,7 @@ munmap = Program(
 
 
 @munmap.step("down_write")
-def _lock(k: Kernel, t: RangeCall) -> None:
+def down_write(k: Kernel, t: RangeCall) -> None:
     k.down_write()
 
 
@@ -35,7 +35,7 @@ def _unmap(k: Kernel, t: RangeCall) -> None:
 
 
 @munmap.step("up_write")
-def _unlock(k: Kernel, t: RangeCall) -> None:
+def up_write(k: Kernel, t: RangeCall) -> None:
     k.up_write()
     k.ret(t.retval)
 

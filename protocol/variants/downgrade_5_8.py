@@ -8,94 +8,88 @@ write lock for the zap and the page-table freeing.
 
 from __future__ import annotations
 
-from typing import Any
-
-from vmacheck.protocol import Program, Variant
-from vmacheck.protocol.syscalls.common import MUNMAP_ERRNOS, bad_range
-
-munmap = Program(
-    "munmap",
-    params=("start", "len"),
-    locals=("end", "vma", "prev", "next", "floor", "ceiling", "downgrade", "retval"),
-    errnos=MUNMAP_ERRNOS,
-    unmaps=lambda t: (t.start, t.start + t.len),
+from vmacheck.protocol import Kernel, Program, Variant
+from vmacheck.protocol.syscalls.common import MUNMAP_ERRNOS, range_of
+from vmacheck.protocol.syscalls.munmap import (
+    DoMunmapFrame,
+    do_munmap_find,
+    do_munmap_split_first,
+    do_munmap_split_last,
+    free_pgtables_bounds,
 )
 
 
+class DowngradeFrame(DoMunmapFrame):
+    """``__do_munmap``'s locals, and whether ``detach_vmas_to_be_unmapped`` found it safe to
+    downgrade."""
+
+    downgrade: bool
+
+
+munmap = Program("munmap", DowngradeFrame, errnos=MUNMAP_ERRNOS, unmaps=range_of)
+
+
 @munmap.step("down_write")
-def down_write(k: Any, t: Any) -> None:
+def down_write(k: Kernel, t: DowngradeFrame) -> None:
     k.down_write()
 
 
 @munmap.step("find_vma", kernel="__do_munmap")
-def find_vma(k: Any, t: Any) -> None:
-    if bad_range(k, t.start, t.len):
-        t.retval = "EINVAL"
-        return k.goto("up_write")
-    t.end = t.start + t.len
-    t.vma = k.find_vma(t.start)
-    if not t.vma or t.vma.start >= t.end:
-        t.retval = 0
-        return k.goto("up_write")
-    t.prev = k.find_vma_prev(t.start)
+def find_vma(k: Kernel, t: DowngradeFrame) -> None:
+    if (ret := do_munmap_find(k, t)) is not None:  # EINVAL, or nothing mapped there
+        t.retval = ret
+        k.goto("up_write")
 
 
 @munmap.step("split_first", kernel="__split_vma")
-def split_first(k: Any, t: Any) -> None:
-    if t.start > t.vma.start:
-        if t.end < t.vma.end and k.map_count >= k.max_map_count:
-            t.retval = "ENOMEM"
-            return k.goto("up_write")
-        k.split_vma(t.vma, t.start, new_below=False)
-        t.prev = t.vma
-        t.vma = k.find_vma(t.start)
+def split_first(k: Kernel, t: DowngradeFrame) -> None:
+    if (err := do_munmap_split_first(k, t, refind=True)) is not None:
+        t.retval = err
+        k.goto("up_write")
 
 
 @munmap.step("split_last", kernel="__split_vma")
-def split_last(k: Any, t: Any) -> None:
-    last = k.find_vma(t.end)
-    if last and t.end > last.start:
-        k.split_vma(last, t.end, new_below=True)
+def split_last(k: Kernel, t: DowngradeFrame) -> None:
+    do_munmap_split_last(k, t.end)
     t.vma = k.find_vma(t.start)
 
 
 @munmap.step("detach_vmas_to_be_unmapped")
-def detach(k: Any, t: Any) -> None:
+def detach(k: Kernel, t: DowngradeFrame) -> None:
     # "Do not downgrade mmap_lock if we are next to VM_GROWSDOWN or VM_GROWSUP VMA."
     t.downgrade = k.detach_vmas_to_be_unmapped(t.vma, t.end)
 
 
 @munmap.step("downgrade_write")
-def downgrade_write(k: Any, t: Any) -> None:
+def downgrade_write(k: Kernel, t: DowngradeFrame) -> None:
     if t.downgrade:
         k.downgrade_write()
 
 
 @munmap.step("unmap_region", kernel="unmap_vmas")
-def unmap_region(k: Any, t: Any) -> None:
+def unmap_region(k: Kernel, t: DowngradeFrame) -> None:
     t.next = k.find_vma(t.end)
     k.unmap_vmas(t.vma, t.start, t.end)
 
 
 @munmap.step("free_pgtables_bounds", kernel="free_pgtables")
-def free_pgtables_bounds(k: Any, t: Any) -> None:
-    t.floor = t.prev.end if t.prev else 0
-    t.ceiling = t.next.start if t.next else k.task_size
+def read_free_pgtables_bounds(k: Kernel, t: DowngradeFrame) -> None:
+    t.floor, t.ceiling = free_pgtables_bounds(k, t.prev, t.next)
 
 
 @munmap.step("free_pgtables")
-def free_pgtables(k: Any, t: Any) -> None:
+def free_pgtables(k: Kernel, t: DowngradeFrame) -> None:
     k.free_pgtables(t.vma, t.floor, t.ceiling)
 
 
 @munmap.step("remove_vma_list")
-def remove_vma_list(k: Any, t: Any) -> None:
+def remove_vma_list(k: Kernel, t: DowngradeFrame) -> None:
     k.remove_vma_list(t.vma)
     t.retval = 0
 
 
 @munmap.step("up_read", kernel="up_read/up_write")
-def up_read(k: Any, t: Any) -> None:
+def up_read(k: Kernel, t: DowngradeFrame) -> None:
     if t.downgrade:
         k.up_read()
     else:
@@ -104,7 +98,7 @@ def up_read(k: Any, t: Any) -> None:
 
 
 @munmap.step("up_write")
-def up_write(k: Any, t: Any) -> None:
+def up_write(k: Kernel, t: DowngradeFrame) -> None:
     k.up_write()
     k.ret(t.retval)
 
