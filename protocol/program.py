@@ -122,7 +122,7 @@ class Frame:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        where = f"frame {cls.__qualname__}"
+        where = f"frame {cls.__name__}"
         params: list[str] = []
         locals_: list[str] = []
         for base in reversed(cls.__mro__[1:]):  # what the bases declare, in their order

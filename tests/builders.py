@@ -4,25 +4,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from vmacheck.protocol import Model, Program, Scenario, State, ThreadState, Variant, Vma, VmaSpec, thread
-from vmacheck.protocol.kernel import Kernel
+from vmacheck.protocol import Model, Program, Ptr, Scenario, State, ThreadState, Variant, Vma, VmaSpec, thread
+from vmacheck.protocol.kernel import Kernel, VmaView
 from vmacheck.protocol.state import LINKED, NO_THREAD, RwSem, flags_from_names
+from vmacheck.protocol.syscalls.common import RangeArgs, range_of
 
-scratch = Program(
-    "munmap",
-    params=("start", "len"),
-    locals=("vma", "x", "retval"),
-    unmaps=lambda t: (t.start, t.start + t.len),
-)
+
+class ScratchFrame(RangeArgs):
+    vma: Ptr[VmaView]
+    x: int
+    retval: int | str
+
+
+scratch = Program("munmap", ScratchFrame, unmaps=range_of)
 
 
 @scratch.step("first")
-def _first(k: Any, t: Any) -> None:
+def _first(k: Kernel, t: ScratchFrame) -> None:
     pass
 
 
 @scratch.step("second")
-def _second(k: Any, t: Any) -> None:
+def _second(k: Kernel, t: ScratchFrame) -> None:
     k.ret(0)
 
 
