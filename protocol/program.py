@@ -113,7 +113,9 @@ class Frame:
 
     ``name: Final[T] = param()`` declares a parameter, ``name: T`` a local (``None`` until
     a step stores into it; a kernel pointer is ``Ptr[VmaView]``). A subclass adds names to
-    its base's. A frame holds declarations only: no values, no methods.
+    its base's; parameters come first, then locals in the order declared, which is the order
+    traces list them in (a subclass that declares a base's local again moves it to its own
+    place). A frame holds declarations only: no values, no methods.
     """
 
     __params__: ClassVar[tuple[str, ...]] = ()  # every parameter, bases' first
@@ -128,14 +130,19 @@ class Frame:
         for base in reversed(cls.__mro__[1:]):  # what the bases declare, in their order
             if issubclass(base, Frame):
                 for name in base.__dict__.get("_declared", ()):
-                    if name in params or name in locals_:
-                        raise VariantError(f"{where}: '{name}' is declared by two of its bases")
+                    if name in params:
+                        raise VariantError(f"{where}: parameter '{name}' is declared by two of its bases")
+                    if name in locals_:
+                        locals_.remove(name)  # declared again further down: it moves there
                     (params if name in base.__params__ else locals_).append(name)
         own = inspect.get_annotations(cls)
         for name, annotation in own.items():
             _check_name(where, name)
-            if name in params or name in locals_:
-                raise VariantError(f"{where}: '{name}' is declared twice")
+            if name in params:
+                raise VariantError(f"{where}: parameter '{name}' is declared twice")
+            if name in locals_:
+                # declared again: the local moves here (the order traces list locals in)
+                locals_.remove(name)
             value = cls.__dict__.get(name, _MISSING)
             if value is _PARAM:
                 if not _is_final(annotation):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from vmacheck.protocol import Model, Program, Ptr, Scenario, State, ThreadState, Variant, Vma, VmaSpec, thread
@@ -88,3 +89,18 @@ def kernel(state: State, tid: int = 0, model: Model | None = None, **model_kw: A
 
 def held(mode: str, tid: int = 0) -> RwSem:
     return RwSem(writer=tid) if mode == "W" else RwSem(readers=(tid,))
+
+
+def rebuild(
+    prog: Program[Any],
+    order: list[str] | None = None,
+    replace: dict[str, Callable[[Kernel, Any], None]] | None = None,
+) -> Program[Any]:
+    """A copy of ``prog`` with its steps in ``order`` (labels), some replaced."""
+    replace = replace or {}
+    new = Program(prog.syscall, prog.frame, errnos=tuple(prog.errnos), unmaps=prog.unmaps, doc=prog.doc)
+    by_label = {st.label: st for st in prog.steps}
+    for label in order or list(by_label):
+        st = by_label[label]
+        new.step(label, st.kernel)(replace.get(label, st.fn))
+    return new

@@ -12,14 +12,7 @@ from __future__ import annotations
 from ..kernel import Kernel
 from ..program import Program
 from .common import MUNMAP_ERRNOS, range_of
-from .munmap import (
-    MunmapRange,
-    do_munmap,
-    do_munmap_find,
-    do_munmap_split_first,
-    do_munmap_split_last,
-    vm_next,
-)
+from .munmap import MunmapRange, do_munmap, do_munmap_split_steps
 from .vm_dead import mark_vmas_dead
 
 
@@ -39,24 +32,8 @@ def down_write(k: Kernel, t: RedoFrame) -> None:
     k.down_write()
 
 
-@munmap.step("find_vma", kernel="munmap_lookup_vma")
-def find_vma(k: Kernel, t: RedoFrame) -> None:
-    if (ret := do_munmap_find(k, t)) is not None:  # EINVAL, or nothing mapped there
-        t.retval = ret
-        k.goto("up_write")
-
-
-@munmap.step("split_first", kernel="__split_vma")
-def split_first(k: Kernel, t: RedoFrame) -> None:
-    if (err := do_munmap_split_first(k, t, refind=False)) is not None:
-        t.retval = err
-        k.goto("up_write")
-
-
-@munmap.step("split_last", kernel="__split_vma")
-def split_last(k: Kernel, t: RedoFrame) -> None:
-    do_munmap_split_last(k, t.end)
-    t.vma = vm_next(k, t.prev)
+# find_vma (checks, find_vma, prev); split_first, split_last (__split_vma; vma = prev->vm_next)
+do_munmap_split_steps(munmap, lookup="munmap_lookup_vma", out="up_write", refind=False)
 
 
 @munmap.step("mark_vm_dead", kernel="vma->vm_flags |= VM_DEAD")

@@ -13,13 +13,7 @@ from __future__ import annotations
 
 from vmacheck.protocol import Kernel, Program, Variant
 from vmacheck.protocol.syscalls.common import MUNMAP_ERRNOS, range_of
-from vmacheck.protocol.syscalls.munmap import (
-    DoMunmapFrame,
-    do_munmap_find,
-    do_munmap_split_first,
-    do_munmap_split_last,
-    free_pgtables_bounds,
-)
+from vmacheck.protocol.syscalls.munmap import DoMunmapFrame, do_munmap_split_steps, read_free_pgtables_bounds
 
 munmap = Program("munmap", DoMunmapFrame, errnos=MUNMAP_ERRNOS, unmaps=range_of)
 
@@ -29,24 +23,8 @@ def down_write(k: Kernel, t: DoMunmapFrame) -> None:
     k.down_write()
 
 
-@munmap.step("find_vma", kernel="__do_munmap")
-def find_vma(k: Kernel, t: DoMunmapFrame) -> None:
-    if (ret := do_munmap_find(k, t)) is not None:  # EINVAL, or nothing mapped there
-        t.retval = ret
-        k.goto("up_write")
-
-
-@munmap.step("split_first", kernel="__split_vma")
-def split_first(k: Kernel, t: DoMunmapFrame) -> None:
-    if (err := do_munmap_split_first(k, t, refind=True)) is not None:
-        t.retval = err
-        k.goto("up_write")
-
-
-@munmap.step("split_last", kernel="__split_vma")
-def split_last(k: Kernel, t: DoMunmapFrame) -> None:
-    do_munmap_split_last(k, t.end)
-    t.vma = k.find_vma(t.start)
+# find_vma (checks, find_vma, prev); split_first, split_last (__split_vma; vma found again)
+do_munmap_split_steps(munmap, lookup="__do_munmap", out="up_write", refind=True)
 
 
 @munmap.step("detach_vmas_to_be_unmapped")
@@ -65,10 +43,8 @@ def unmap_region(k: Kernel, t: DoMunmapFrame) -> None:
     k.unmap_vmas(t.vma, t.start, t.end)
 
 
-@munmap.step("free_pgtables_bounds", kernel="free_pgtables")
-def read_free_pgtables_bounds(k: Kernel, t: DoMunmapFrame) -> None:
-    # The arguments are read here, under the read lock, while faults run beside us.
-    t.floor, t.ceiling = free_pgtables_bounds(k, t.prev, t.next)
+# The arguments are read here, under the read lock, while faults run beside us.
+munmap.step("free_pgtables_bounds", kernel="free_pgtables")(read_free_pgtables_bounds)
 
 
 @munmap.step("free_pgtables")

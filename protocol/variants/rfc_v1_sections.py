@@ -18,10 +18,12 @@ ranges are unmapped in two sections with one gap between them.
 from __future__ import annotations
 
 from vmacheck.protocol import Kernel, Program, Ptr, Variant, VmaView
-from vmacheck.protocol.syscalls.common import MUNMAP_ERRNOS, RangeArgs, bad_range, range_of
+from vmacheck.protocol.syscalls.common import MUNMAP_ERRNOS, range_of
 from vmacheck.protocol.syscalls.munmap import (
+    DoMunmapFrame,
+    do_munmap_find,
     do_munmap_split_last,
-    free_pgtables_bounds,
+    read_free_pgtables_bounds,
     split_would_exceed,
     vm_next,
 )
@@ -30,12 +32,12 @@ from vmacheck.protocol.syscalls.munmap import (
 SECTION = 1
 
 
-class SectionFrame(RangeArgs):
+class SectionFrame(DoMunmapFrame):
     """do_munmap's locals, and the section being unmapped: ``[addr, sec_end)``."""
 
-    end: int
     addr: int
     sec_end: int
+    # declared again, to come after the section's bounds as traces list them
     vma: Ptr[VmaView]  # carried from one section to the next, across the dropped lock
     prev: Ptr[VmaView]
     next: Ptr[VmaView]
@@ -54,15 +56,8 @@ def down_write(k: Kernel, t: SectionFrame) -> None:
 
 @munmap.step("find_vma", kernel="do_munmap")
 def find_vma(k: Kernel, t: SectionFrame) -> None:
-    if bad_range(k, t.start, t.len):
-        t.retval = "EINVAL"
+    if not do_munmap_find(k, t):  # EINVAL, or nothing mapped in the range
         return k.goto("up_write")
-    t.end = t.start + t.len
-    t.vma = k.find_vma(t.start)
-    if not t.vma or t.vma.start >= t.end:
-        t.retval = 0
-        return k.goto("up_write")
-    t.prev = k.find_vma_prev(t.start)
     t.addr = t.start
 
 
@@ -106,9 +101,7 @@ def unmap_region(k: Kernel, t: SectionFrame) -> None:
     k.unmap_vmas(t.vma, t.addr, t.sec_end)
 
 
-@munmap.step("free_pgtables_bounds", kernel="free_pgtables")
-def read_free_pgtables_bounds(k: Kernel, t: SectionFrame) -> None:
-    t.floor, t.ceiling = free_pgtables_bounds(k, t.prev, t.next)
+munmap.step("free_pgtables_bounds", kernel="free_pgtables")(read_free_pgtables_bounds)
 
 
 @munmap.step("free_pgtables")

@@ -22,10 +22,9 @@ from vmacheck.protocol import Kernel, Program, Variant
 from vmacheck.protocol.syscalls.common import MUNMAP_ERRNOS, range_of
 from vmacheck.protocol.syscalls.munmap import (
     DoMunmapFrame,
-    do_munmap_find,
-    do_munmap_split_last,
-    free_pgtables_bounds,
-    vm_next,
+    find_vma_step,
+    read_free_pgtables_bounds,
+    split_last_step,
 )
 
 munmap = Program("munmap", DoMunmapFrame, errnos=MUNMAP_ERRNOS, unmaps=range_of)
@@ -36,11 +35,7 @@ def down_read(k: Kernel, t: DoMunmapFrame) -> None:
     k.down_read()
 
 
-@munmap.step("find_vma", kernel="munmap_lookup_vma")
-def find_vma(k: Kernel, t: DoMunmapFrame) -> None:
-    if (ret := do_munmap_find(k, t)) is not None:  # EINVAL, or nothing mapped there
-        t.retval = ret
-        k.goto("out")
+munmap.step("find_vma", kernel="munmap_lookup_vma")(find_vma_step(out="out"))
 
 
 @munmap.step("split_first", kernel="__split_vma")
@@ -54,10 +49,8 @@ def split_first(k: Kernel, t: DoMunmapFrame) -> None:
         t.prev = t.vma
 
 
-@munmap.step("split_last", kernel="__split_vma")
-def split_last(k: Kernel, t: DoMunmapFrame) -> None:
-    do_munmap_split_last(k, t.end)  # under the READ lock
-    t.vma = vm_next(k, t.prev)  # prev ? prev->vm_next : mm->mmap
+# __split_vma under the READ lock; then vma = prev ? prev->vm_next : mm->mmap
+munmap.step("split_last", kernel="__split_vma")(split_last_step(refind=False))
 
 
 @munmap.step("unmap_region", kernel="unmap_vmas")
@@ -66,9 +59,7 @@ def unmap_region(k: Kernel, t: DoMunmapFrame) -> None:
     k.unmap_vmas(t.vma, t.start, t.end)
 
 
-@munmap.step("free_pgtables_bounds", kernel="free_pgtables")
-def read_free_pgtables_bounds(k: Kernel, t: DoMunmapFrame) -> None:
-    t.floor, t.ceiling = free_pgtables_bounds(k, t.prev, t.next)
+munmap.step("free_pgtables_bounds", kernel="free_pgtables")(read_free_pgtables_bounds)
 
 
 @munmap.step("free_pgtables")

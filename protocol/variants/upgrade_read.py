@@ -25,14 +25,7 @@ from __future__ import annotations
 from vmacheck.protocol import Kernel, Program, Variant
 from vmacheck.protocol.syscalls.access_vm_dead import access_vm_dead
 from vmacheck.protocol.syscalls.common import MUNMAP_ERRNOS, range_of
-from vmacheck.protocol.syscalls.munmap import (
-    DoMunmapFrame,
-    do_munmap_find,
-    do_munmap_split_first,
-    do_munmap_split_last,
-    free_pgtables_bounds,
-    vm_next,
-)
+from vmacheck.protocol.syscalls.munmap import DoMunmapFrame, do_munmap_split_steps, free_pgtables_bounds
 from vmacheck.protocol.syscalls.vm_dead import mark_vmas_dead
 
 munmap = Program("munmap", DoMunmapFrame, errnos=MUNMAP_ERRNOS, unmaps=range_of)
@@ -43,24 +36,8 @@ def down_write(k: Kernel, t: DoMunmapFrame) -> None:
     k.down_write()
 
 
-@munmap.step("find_vma", kernel="do_munmap")
-def find_vma(k: Kernel, t: DoMunmapFrame) -> None:
-    if (ret := do_munmap_find(k, t)) is not None:  # EINVAL, or nothing mapped there
-        t.retval = ret
-        k.goto("up_write")
-
-
-@munmap.step("split_first", kernel="__split_vma")
-def split_first(k: Kernel, t: DoMunmapFrame) -> None:
-    if (err := do_munmap_split_first(k, t, refind=False)) is not None:
-        t.retval = err
-        k.goto("up_write")
-
-
-@munmap.step("split_last", kernel="__split_vma")
-def split_last(k: Kernel, t: DoMunmapFrame) -> None:
-    do_munmap_split_last(k, t.end)
-    t.vma = vm_next(k, t.prev)  # prev ? prev->vm_next : mm->mmap
+# find_vma (checks, find_vma, prev); split_first, split_last (__split_vma; vma = prev->vm_next)
+do_munmap_split_steps(munmap, lookup="do_munmap", out="up_write", refind=False)
 
 
 @munmap.step("mark_vm_dead", kernel="vma->vm_flags |= VM_DEAD")

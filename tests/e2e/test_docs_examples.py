@@ -1,5 +1,5 @@
 """The worked example of docs/writing-a-variant.md is real: its snippets are the example
-file's (or a shipped variant's), the example file equals downgrade-5.8 in verdicts, and the
+file's (or the shipped code's), the example file equals downgrade-5.8 in verdicts, and the
 doc's scenario loads."""
 
 from __future__ import annotations
@@ -24,9 +24,11 @@ def _blocks() -> list[str]:
 
 
 def test_doc_snippets_are_taken_from_the_files() -> None:
-    """Every snippet is the example file's or a shipped variant's (the frame of a variant of
-    your own is shown with rfc-v1-sections'), so the doc shows code that runs."""
+    """Every snippet is the example file's, a shipped variant's or the library's (the frames
+    munmap programs use), so the doc shows code that runs."""
+    library = sorted((ROOT / "protocol" / "syscalls").glob("*.py"))
     sources = [EXAMPLE.read_text()] + [Path(v.file).read_text() for v in shipped_variants().values()]
+    sources += [p.read_text() for p in library]
     blocks = [b for b in _blocks() if "SCENARIOS" not in b]
     assert len(blocks) >= 5
     for block in blocks:

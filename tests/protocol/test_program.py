@@ -92,7 +92,7 @@ def test_malformed_steps(body: Any, message: str) -> None:
 def test_duplicate_labels_and_names_are_rejected() -> None:
     with pytest.raises(VariantError, match="declared twice"):
         Program("munmap", params=("a",), locals=("a",))
-    with pytest.raises(VariantError, match="frame Twice: 'start' is declared twice"):
+    with pytest.raises(VariantError, match="frame Twice: parameter 'start' is declared twice"):
 
         class Twice(RangeArgs):
             start: int  # type: ignore[misc]

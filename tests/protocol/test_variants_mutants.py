@@ -9,13 +9,11 @@ removed must stop violating what that flaw caused (v2's ``>``, v1's carried poin
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
+from tests.builders import rebuild
 from vmacheck.checker.core.result import HOLDS, VIOLATED
 from vmacheck.checker.engines.explicit import Search
 from vmacheck.properties import shipped as shipped_properties
-from vmacheck.protocol import Kernel, Model, Program, Variant
+from vmacheck.protocol import Kernel, Model, Variant
 from vmacheck.protocol.scenarios import shipped as shipped_scenarios
 from vmacheck.protocol.syscalls.access import AccessFrame
 from vmacheck.protocol.syscalls.munmap import DoMunmapFrame
@@ -24,21 +22,6 @@ from vmacheck.protocol.variants import shipped as shipped_variants
 from vmacheck.protocol.variants.rfc_v1_sections import SectionFrame
 
 PROPS = shipped_properties()
-
-
-def rebuild(
-    prog: Program[Any],
-    order: list[str] | None = None,
-    replace: dict[str, Callable[[Kernel, Any], None]] | None = None,
-) -> Program[Any]:
-    """A copy of ``prog`` with its steps in ``order`` (labels), some replaced."""
-    replace = replace or {}
-    new = Program(prog.syscall, prog.frame, errnos=tuple(prog.errnos), unmaps=prog.unmaps, doc=prog.doc)
-    by_label = {st.label: st for st in prog.steps}
-    for label in order or list(by_label):
-        st = by_label[label]
-        new.step(label, st.kernel)(replace.get(label, st.fn))
-    return new
 
 
 def verdicts(variant: Variant, scenario: str, *props: str) -> dict[str, str]:
