@@ -19,6 +19,7 @@ from typing import Final
 from ..kernel import Kernel, VmaView
 from ..program import Frame, Program, Ptr, param
 from ..state import VM_GROWSDOWN, VM_GROWSUP, PtRef
+from .common import up_read_return
 
 
 class AccessFrame(Frame):
@@ -78,7 +79,4 @@ def do_anonymous_page(k: Kernel, t: AccessFrame) -> None:
     t.retval = "ok"
 
 
-@access.step("up_read")
-def up_read(k: Kernel, t: AccessFrame) -> None:
-    k.up_read()
-    k.ret(t.retval)
+access.step("up_read")(up_read_return)

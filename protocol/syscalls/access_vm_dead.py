@@ -13,7 +13,8 @@ from __future__ import annotations
 from ..kernel import Kernel
 from ..program import Program
 from ..state import VM_DEAD, VM_GROWSDOWN, VM_GROWSUP
-from .access import AccessFrame, do_anonymous_page, down_read, expand_stack, pte_alloc, up_read
+from .access import AccessFrame, do_anonymous_page, down_read, expand_stack, pte_alloc
+from .common import up_read_return
 
 access_vm_dead = Program(
     "access",
@@ -51,4 +52,4 @@ def find_vma(k: Kernel, t: AccessFrame) -> None:
 access_vm_dead.step("expand_stack")(expand_stack)
 access_vm_dead.step("__pte_alloc", kernel="handle_mm_fault")(pte_alloc)
 access_vm_dead.step("do_anonymous_page")(do_anonymous_page)
-access_vm_dead.step("up_read")(up_read)
+access_vm_dead.step("up_read")(up_read_return)

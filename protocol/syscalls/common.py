@@ -9,7 +9,7 @@ with addresses that are z3 terms.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Final
+from typing import Final, Protocol
 
 from ..kernel import Kernel
 from ..program import Frame, param
@@ -53,6 +53,32 @@ def range_of(t: RangeArgs) -> tuple[int, int]:
     """``[start, start + len)``: what a munmap or a MAP_FIXED mmap unmaps (``Program``'s
     ``unmaps``)."""
     return (t.start, t.start + t.len)
+
+
+class Returning(Protocol):
+    """A frame with a return value (every syscall program's here)."""
+
+    @property
+    def retval(self) -> int | str: ...
+
+
+# --- the steps that take and release mmap_sem around a syscall --------------------------------
+def down_write(k: Kernel, t: Frame) -> None:
+    """``down_write(&mm->mmap_sem)`` (``mmap_write_lock``): the step a writer starts with."""
+    k.down_write()
+
+
+def up_write_return(k: Kernel, t: Returning) -> None:
+    """``up_write(&mm->mmap_sem); return retval;``: the exit of a syscall that holds the
+    lock for write (the ``out:`` label of the kernel function)."""
+    k.up_write()
+    k.ret(t.retval)
+
+
+def up_read_return(k: Kernel, t: Returning) -> None:
+    """``up_read(&mm->mmap_sem); return retval;``: the exit of one that holds it for read."""
+    k.up_read()
+    k.ret(t.retval)
 
 
 def bad_range(k: Kernel, start: int, length: int) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ..kernel import Kernel
 from ..program import Program
-from .common import MMAP_ERRNOS, RangeCall, bad_range, range_of
+from .common import MMAP_ERRNOS, RangeCall, bad_range, down_write, range_of, up_write_return
 from .munmap import do_munmap
 
 mmap = Program(
@@ -21,9 +21,7 @@ mmap = Program(
 )
 
 
-@mmap.step("down_write")
-def down_write(k: Kernel, t: RangeCall) -> None:
-    k.down_write()
+mmap.step("down_write")(down_write)
 
 
 def mmap_checks(k: Kernel, start: int, length: int) -> str | None:
@@ -51,7 +49,4 @@ def mmap_region(k: Kernel, t: RangeCall) -> None:
     t.retval = mmap_checks(k, t.start, t.len) or map_fixed(k, t.start, t.len)
 
 
-@mmap.step("up_write")
-def up_write(k: Kernel, t: RangeCall) -> None:
-    k.up_write()
-    k.ret(t.retval)
+mmap.step("up_write")(up_write_return)

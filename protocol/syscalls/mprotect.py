@@ -11,7 +11,7 @@ from __future__ import annotations
 from ..kernel import Kernel
 from ..program import Program
 from ..state import VM_RDONLY
-from .common import MPROTECT_ERRNOS, RangeCall, bad_range
+from .common import MPROTECT_ERRNOS, RangeCall, bad_range, down_write, up_write_return
 
 mprotect = Program(
     "mprotect",
@@ -21,9 +21,7 @@ mprotect = Program(
 )
 
 
-@mprotect.step("down_write")
-def down_write(k: Kernel, t: RangeCall) -> None:
-    k.down_write()
+mprotect.step("down_write")(down_write)
 
 
 def _fixup(k: Kernel, start: int, end: int) -> int | str:
@@ -50,7 +48,4 @@ def _mprotect(k: Kernel, t: RangeCall) -> None:
         t.retval = _fixup(k, t.start, t.start + t.len)
 
 
-@mprotect.step("up_write")
-def up_write(k: Kernel, t: RangeCall) -> None:
-    k.up_write()
-    k.ret(t.retval)
+mprotect.step("up_write")(up_write_return)

@@ -16,7 +16,7 @@ from typing import Final
 
 from ..kernel import Kernel
 from ..program import Frame, Program, param
-from .common import MREMAP_ERRNOS, bad_range
+from .common import MREMAP_ERRNOS, bad_range, down_write, up_write_return
 from .munmap import do_munmap
 
 
@@ -45,9 +45,7 @@ mremap = Program(
 )
 
 
-@mremap.step("down_write")
-def down_write(k: Kernel, t: MremapFrame) -> None:
-    k.down_write()
+mremap.step("down_write")(down_write)
 
 
 def _shrink(k: Kernel, t: MremapFrame) -> int | str:
@@ -93,7 +91,4 @@ def sys_mremap(k: Kernel, t: MremapFrame) -> None:
         t.retval = _move(k, t)
 
 
-@mremap.step("up_write")
-def up_write(k: Kernel, t: MremapFrame) -> None:
-    k.up_write()
-    k.ret(t.retval)
+mremap.step("up_write")(up_write_return)

@@ -17,7 +17,9 @@ piece of kernel code, run inside whatever step calls it:
 - :func:`find_vma_step`, :func:`split_first_step`, :func:`split_last_step` and
   :func:`read_free_pgtables_bounds`: those parts as whole steps, for a program to register
   (``munmap.step("split_last", kernel="__split_vma")(split_last_step(refind=True))``), and
-  :func:`do_munmap_split_steps`, which appends the first three at once.
+  :func:`do_munmap_split_steps`, which appends the first three at once, and
+  :func:`unmap_region_steps`, which appends ``unmap_region``'s three, and
+  :func:`remove_vma_list_step`.
 
 A variant that does a part differently writes its own (RFC v2's map_count check is ``>``
 where ``__do_munmap`` has ``>=``; RFC v1 splits per section). Like every helper, these are
@@ -33,6 +35,7 @@ from ..program import Program, Ptr, StepFn
 from .common import RangeArgs, bad_range
 
 F = TypeVar("F", bound="MunmapRange")
+D = TypeVar("D", bound="DoMunmapFrame")
 
 
 class MunmapRange(RangeArgs):
@@ -175,6 +178,36 @@ def read_free_pgtables_bounds(k: Kernel, t: DoMunmapFrame) -> None:
     ``floor`` and ``ceiling``, for the step that frees. Its own step, because under the read
     lock a fault can grow ``next`` between the reading and the freeing (the 4.20 race)."""
     t.floor, t.ceiling = free_pgtables_bounds(k, t.prev, t.next)
+
+
+def unmap_region_steps(prog: Program[D]) -> None:
+    """Append ``unmap_region`` as three steps: ``unmap_region`` (``next = prev->vm_next``
+    now that the range is detached, and ``unmap_vmas``: zap the PTEs), ``free_pgtables_bounds``
+    (:func:`read_free_pgtables_bounds`) and ``free_pgtables`` — so that under the read lock a
+    fault can run between the zap, the reading of the bounds and the freeing, as it can in
+    the kernel (the 4.20 race needs both gaps)."""
+    prog.step("unmap_region", kernel="unmap_vmas")(unmap_vmas_step)
+    prog.step("free_pgtables_bounds", kernel="free_pgtables")(read_free_pgtables_bounds)
+    prog.step("free_pgtables")(free_pgtables_step)
+
+
+def unmap_vmas_step(k: Kernel, t: DoMunmapFrame) -> None:
+    """``unmap_region``'s start: ``next`` (the vma after the detached range), then
+    ``unmap_vmas``: zap the PTEs of ``[start, end)``."""
+    t.next = k.find_vma(t.end)
+    k.unmap_vmas(t.vma, t.start, t.end)
+
+
+def free_pgtables_step(k: Kernel, t: DoMunmapFrame) -> None:
+    """``free_pgtables(tlb, vma, floor, ceiling)`` with the bounds read before."""
+    k.free_pgtables(t.vma, t.floor, t.ceiling)
+
+
+def remove_vma_list_step(k: Kernel, t: MunmapRange) -> None:
+    """``remove_vma_list(mm, vma)``: free the detached vmas' structs; munmap has succeeded
+    (``retval`` 0, returned when the lock is released)."""
+    k.remove_vma_list(t.vma)
+    t.retval = 0
 
 
 def do_munmap(k: Kernel, start: int, length: int) -> int | str:

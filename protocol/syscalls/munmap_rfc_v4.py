@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ..kernel import Kernel
 from ..program import Program
-from .common import MUNMAP_ERRNOS, range_of
+from .common import MUNMAP_ERRNOS, down_write, range_of, up_write_return
 from .munmap import MunmapRange, do_munmap, do_munmap_split_steps
 from .vm_dead import mark_vmas_dead
 
@@ -27,9 +27,7 @@ munmap = Program("munmap", RedoFrame, errnos=MUNMAP_ERRNOS, unmaps=range_of)
 
 
 # --- W{ find, check, split, VM_DEAD } -----------------------------------------------------
-@munmap.step("down_write")
-def down_write(k: Kernel, t: RedoFrame) -> None:
-    k.down_write()
+munmap.step("down_write")(down_write)
 
 
 # find_vma (checks, find_vma, prev); split_first, split_last (__split_vma; vma = prev->vm_next)
@@ -58,9 +56,7 @@ def up_read(k: Kernel, t: RedoFrame) -> None:
 
 
 # --- W{ do_munmap afresh } ----------------------------------------------------------------
-@munmap.step("down_write_again", kernel="down_write")
-def down_write_again(k: Kernel, t: RedoFrame) -> None:
-    k.down_write()
+munmap.step("down_write_again", kernel="down_write")(down_write)
 
 
 @munmap.step("do_munmap")
@@ -68,7 +64,4 @@ def do_munmap_afresh(k: Kernel, t: RedoFrame) -> None:
     t.retval = do_munmap(k, t.start, t.len)  # "call do_munmap() for vma cleanup"
 
 
-@munmap.step("up_write")
-def up_write(k: Kernel, t: RedoFrame) -> None:
-    k.up_write()
-    k.ret(t.retval)
+munmap.step("up_write")(up_write_return)

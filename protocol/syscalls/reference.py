@@ -12,7 +12,7 @@ from __future__ import annotations
 from ..kernel import Kernel
 from ..program import Program
 from ..variant import Variant
-from .common import MUNMAP_ERRNOS, RangeCall, range_of
+from .common import MUNMAP_ERRNOS, RangeCall, down_write, range_of, up_write_return
 from .munmap import do_munmap
 
 munmap = Program(
@@ -24,9 +24,7 @@ munmap = Program(
 )
 
 
-@munmap.step("down_write")
-def down_write(k: Kernel, t: RangeCall) -> None:
-    k.down_write()
+munmap.step("down_write")(down_write)
 
 
 @munmap.step("do_munmap")
@@ -34,10 +32,7 @@ def _unmap(k: Kernel, t: RangeCall) -> None:
     t.retval = do_munmap(k, t.start, t.len)
 
 
-@munmap.step("up_write")
-def up_write(k: Kernel, t: RangeCall) -> None:
-    k.up_write()
-    k.ret(t.retval)
+munmap.step("up_write")(up_write_return)
 
 
 REFERENCE = Variant(

@@ -10,15 +10,18 @@ variant is measured against.
 from __future__ import annotations
 
 from vmacheck.protocol import Kernel, Program, Variant
-from vmacheck.protocol.syscalls.common import MUNMAP_ERRNOS, range_of
-from vmacheck.protocol.syscalls.munmap import DoMunmapFrame, do_munmap_split_steps, read_free_pgtables_bounds
+from vmacheck.protocol.syscalls.common import MUNMAP_ERRNOS, down_write, range_of, up_write_return
+from vmacheck.protocol.syscalls.munmap import (
+    DoMunmapFrame,
+    do_munmap_split_steps,
+    remove_vma_list_step,
+    unmap_region_steps,
+)
 
 munmap = Program("munmap", DoMunmapFrame, errnos=MUNMAP_ERRNOS, unmaps=range_of)
 
 
-@munmap.step("down_write")
-def down_write(k: Kernel, t: DoMunmapFrame) -> None:
-    k.down_write()
+munmap.step("down_write")(down_write)
 
 
 # find_vma (checks, find_vma, prev); split_first, split_last (__split_vma; vma found again)
@@ -30,30 +33,14 @@ def detach(k: Kernel, t: DoMunmapFrame) -> None:
     k.detach_vmas_to_be_unmapped(t.vma, t.end)
 
 
-@munmap.step("unmap_region", kernel="unmap_vmas")
-def unmap_region(k: Kernel, t: DoMunmapFrame) -> None:
-    t.next = k.find_vma(t.end)  # prev->vm_next, now that the range is detached
-    k.unmap_vmas(t.vma, t.start, t.end)
+# unmap_region: zap (next = prev->vm_next); free_pgtables between the neighbours
+unmap_region_steps(munmap)
 
 
-munmap.step("free_pgtables_bounds", kernel="free_pgtables")(read_free_pgtables_bounds)
+munmap.step("remove_vma_list")(remove_vma_list_step)
 
 
-@munmap.step("free_pgtables")
-def free_pgtables(k: Kernel, t: DoMunmapFrame) -> None:
-    k.free_pgtables(t.vma, t.floor, t.ceiling)
-
-
-@munmap.step("remove_vma_list")
-def remove_vma_list(k: Kernel, t: DoMunmapFrame) -> None:
-    k.remove_vma_list(t.vma)
-    t.retval = 0
-
-
-@munmap.step("up_write")
-def up_write(k: Kernel, t: DoMunmapFrame) -> None:
-    k.up_write()
-    k.ret(t.retval)
+munmap.step("up_write")(up_write_return)
 
 
 VARIANT = Variant(

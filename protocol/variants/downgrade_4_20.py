@@ -12,17 +12,14 @@ into the range munmap has detached and is now zapping and freeing (CVE-2020-2936
 from __future__ import annotations
 
 from vmacheck.protocol import Kernel, Program, Variant
-from vmacheck.protocol.syscalls.common import MUNMAP_ERRNOS, range_of
-from vmacheck.protocol.syscalls.munmap import DoMunmapFrame, do_munmap_split_steps, read_free_pgtables_bounds
+from vmacheck.protocol.syscalls.common import MUNMAP_ERRNOS, down_write, range_of, up_write_return
+from vmacheck.protocol.syscalls.munmap import DoMunmapFrame, do_munmap_split_steps, unmap_region_steps
 
 munmap = Program("munmap", DoMunmapFrame, errnos=MUNMAP_ERRNOS, unmaps=range_of)
 
 
-@munmap.step("down_write")
-def down_write(k: Kernel, t: DoMunmapFrame) -> None:
-    k.down_write()
-
-
+# --- W{ validate; find_vma; map_count check; split first; split last; detach } ------------
+munmap.step("down_write")(down_write)
 # find_vma (checks, find_vma, prev); split_first, split_last (__split_vma; vma found again)
 do_munmap_split_steps(munmap, lookup="__do_munmap", out="up_write", refind=True)
 
@@ -37,19 +34,8 @@ def downgrade_write(k: Kernel, t: DoMunmapFrame) -> None:
     k.downgrade_write()
 
 
-@munmap.step("unmap_region", kernel="unmap_vmas")
-def unmap_region(k: Kernel, t: DoMunmapFrame) -> None:
-    t.next = k.find_vma(t.end)  # prev->vm_next
-    k.unmap_vmas(t.vma, t.start, t.end)
-
-
-# The arguments are read here, under the read lock, while faults run beside us.
-munmap.step("free_pgtables_bounds", kernel="free_pgtables")(read_free_pgtables_bounds)
-
-
-@munmap.step("free_pgtables")
-def free_pgtables(k: Kernel, t: DoMunmapFrame) -> None:
-    k.free_pgtables(t.vma, t.floor, t.ceiling)
+# --- R{ unmap_region: zap, free_pgtables (its bounds read beside faults); remove_vma_list } -
+unmap_region_steps(munmap)
 
 
 @munmap.step("remove_vma_list")
@@ -63,10 +49,7 @@ def up_read(k: Kernel, t: DoMunmapFrame) -> None:
     k.ret(0)
 
 
-@munmap.step("up_write")
-def up_write(k: Kernel, t: DoMunmapFrame) -> None:
-    k.up_write()
-    k.ret(t.retval)
+munmap.step("up_write")(up_write_return)
 
 
 VARIANT = Variant(

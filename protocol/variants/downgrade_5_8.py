@@ -9,8 +9,13 @@ write lock for the zap and the page-table freeing.
 from __future__ import annotations
 
 from vmacheck.protocol import Kernel, Program, Variant
-from vmacheck.protocol.syscalls.common import MUNMAP_ERRNOS, range_of
-from vmacheck.protocol.syscalls.munmap import DoMunmapFrame, do_munmap_split_steps, read_free_pgtables_bounds
+from vmacheck.protocol.syscalls.common import MUNMAP_ERRNOS, down_write, range_of, up_write_return
+from vmacheck.protocol.syscalls.munmap import (
+    DoMunmapFrame,
+    do_munmap_split_steps,
+    remove_vma_list_step,
+    unmap_region_steps,
+)
 
 
 class DowngradeFrame(DoMunmapFrame):
@@ -24,9 +29,7 @@ class DowngradeFrame(DoMunmapFrame):
 munmap = Program("munmap", DowngradeFrame, errnos=MUNMAP_ERRNOS, unmaps=range_of)
 
 
-@munmap.step("down_write")
-def down_write(k: Kernel, t: DowngradeFrame) -> None:
-    k.down_write()
+munmap.step("down_write")(down_write)
 
 
 # find_vma (checks, find_vma, prev); split_first, split_last (__split_vma; vma found again)
@@ -45,24 +48,11 @@ def downgrade_write(k: Kernel, t: DowngradeFrame) -> None:
         k.downgrade_write()
 
 
-@munmap.step("unmap_region", kernel="unmap_vmas")
-def unmap_region(k: Kernel, t: DowngradeFrame) -> None:
-    t.next = k.find_vma(t.end)
-    k.unmap_vmas(t.vma, t.start, t.end)
+# R{ unmap_region: zap; read free_pgtables' floor and ceiling, faults beside us; free }
+unmap_region_steps(munmap)
 
 
-munmap.step("free_pgtables_bounds", kernel="free_pgtables")(read_free_pgtables_bounds)
-
-
-@munmap.step("free_pgtables")
-def free_pgtables(k: Kernel, t: DowngradeFrame) -> None:
-    k.free_pgtables(t.vma, t.floor, t.ceiling)
-
-
-@munmap.step("remove_vma_list")
-def remove_vma_list(k: Kernel, t: DowngradeFrame) -> None:
-    k.remove_vma_list(t.vma)
-    t.retval = 0
+munmap.step("remove_vma_list")(remove_vma_list_step)
 
 
 @munmap.step("up_read", kernel="up_read/up_write")
@@ -74,10 +64,7 @@ def up_read(k: Kernel, t: DowngradeFrame) -> None:
     k.ret(0)
 
 
-@munmap.step("up_write")
-def up_write(k: Kernel, t: DowngradeFrame) -> None:
-    k.up_write()
-    k.ret(t.retval)
+munmap.step("up_write")(up_write_return)
 
 
 VARIANT = Variant(

@@ -15,13 +15,17 @@ from __future__ import annotations
 
 from vmacheck.protocol import Kernel, Program, Variant
 from vmacheck.protocol.syscalls.access_vm_dead import access_vm_dead
-from vmacheck.protocol.syscalls.common import MMAP_ERRNOS, MREMAP_ERRNOS, RangeCall, bad_range, range_of
-from vmacheck.protocol.syscalls.mmap import down_write as mmap_down_write
+from vmacheck.protocol.syscalls.common import (
+    MMAP_ERRNOS,
+    MREMAP_ERRNOS,
+    RangeCall,
+    bad_range,
+    down_write,
+    range_of,
+    up_write_return,
+)
 from vmacheck.protocol.syscalls.mmap import map_fixed, mmap_checks
-from vmacheck.protocol.syscalls.mmap import up_write as mmap_up_write
 from vmacheck.protocol.syscalls.mremap import MremapFrame, mremap_unmaps, sys_mremap
-from vmacheck.protocol.syscalls.mremap import down_write as mremap_down_write
-from vmacheck.protocol.syscalls.mremap import up_write as mremap_up_write
 from vmacheck.protocol.syscalls.munmap_rfc_v4 import munmap
 from vmacheck.protocol.syscalls.vm_dead import range_has_dead
 
@@ -33,7 +37,7 @@ mmap = Program(
     unmaps=range_of,
     doc="mmap(start, len, MAP_FIXED), failing with EBUSY over a VM_DEAD vma",
 )
-mmap.step("down_write")(mmap_down_write)
+mmap.step("down_write")(down_write)
 
 
 @mmap.step("mmap_region", kernel="do_mmap")
@@ -47,7 +51,7 @@ def mmap_region(k: Kernel, t: RangeCall) -> None:
         t.retval = map_fixed(k, t.start, t.len)
 
 
-mmap.step("up_write")(mmap_up_write)
+mmap.step("up_write")(up_write_return)
 
 
 # --- mremap(old, old_len, new_len, MREMAP_FIXED|MAYMOVE, new): EBUSY on a VM_DEAD vma -------
@@ -58,7 +62,7 @@ mremap = Program(
     unmaps=mremap_unmaps,
     doc="mremap, failing with EBUSY when MREMAP_FIXED meets a VM_DEAD vma",
 )
-mremap.step("down_write")(mremap_down_write)
+mremap.step("down_write")(down_write)
 
 
 @mremap.step("mremap", kernel="mremap_to")
@@ -70,7 +74,7 @@ def mremap_to(k: Kernel, t: MremapFrame) -> None:
         sys_mremap(k, t)  # the default: shrink in place, or mremap_to + move_vma
 
 
-mremap.step("up_write")(mremap_up_write)
+mremap.step("up_write")(up_write_return)
 
 
 VARIANT = Variant(

@@ -18,7 +18,7 @@ ranges are unmapped in two sections with one gap between them.
 from __future__ import annotations
 
 from vmacheck.protocol import Kernel, Program, Ptr, Variant, VmaView
-from vmacheck.protocol.syscalls.common import MUNMAP_ERRNOS, range_of
+from vmacheck.protocol.syscalls.common import MUNMAP_ERRNOS, down_write, range_of, up_write_return
 from vmacheck.protocol.syscalls.munmap import (
     DoMunmapFrame,
     do_munmap_find,
@@ -49,9 +49,7 @@ class SectionFrame(DoMunmapFrame):
 munmap = Program("munmap", SectionFrame, errnos=MUNMAP_ERRNOS, unmaps=range_of)
 
 
-@munmap.step("down_write")
-def down_write(k: Kernel, t: SectionFrame) -> None:
-    k.down_write()
+munmap.step("down_write")(down_write)
 
 
 @munmap.step("find_vma", kernel="do_munmap")
@@ -134,10 +132,7 @@ def cond_resched_down_write(k: Kernel, t: SectionFrame) -> None:
     k.goto("split_first")
 
 
-@munmap.step("up_write")
-def up_write(k: Kernel, t: SectionFrame) -> None:
-    k.up_write()
-    k.ret(t.retval)
+munmap.step("up_write")(up_write_return)
 
 
 VARIANT = Variant(

@@ -19,12 +19,12 @@ Its flaws, modelled as written:
 from __future__ import annotations
 
 from vmacheck.protocol import Kernel, Program, Variant
-from vmacheck.protocol.syscalls.common import MUNMAP_ERRNOS, range_of
+from vmacheck.protocol.syscalls.common import MUNMAP_ERRNOS, down_write, range_of, up_read_return
 from vmacheck.protocol.syscalls.munmap import (
     DoMunmapFrame,
     find_vma_step,
-    read_free_pgtables_bounds,
     split_last_step,
+    unmap_region_steps,
 )
 
 munmap = Program("munmap", DoMunmapFrame, errnos=MUNMAP_ERRNOS, unmaps=range_of)
@@ -53,18 +53,8 @@ def split_first(k: Kernel, t: DoMunmapFrame) -> None:
 munmap.step("split_last", kernel="__split_vma")(split_last_step(refind=False))
 
 
-@munmap.step("unmap_region", kernel="unmap_vmas")
-def unmap_region(k: Kernel, t: DoMunmapFrame) -> None:
-    t.next = k.find_vma(t.end)
-    k.unmap_vmas(t.vma, t.start, t.end)
-
-
-munmap.step("free_pgtables_bounds", kernel="free_pgtables")(read_free_pgtables_bounds)
-
-
-@munmap.step("free_pgtables")
-def free_pgtables(k: Kernel, t: DoMunmapFrame) -> None:
-    k.free_pgtables(t.vma, t.floor, t.ceiling)  # the vmas are still linked
+# unmap_region, still under the READ lock: page tables freed while the vmas are still linked
+unmap_region_steps(munmap)
 
 
 @munmap.step("up_read")
@@ -72,9 +62,7 @@ def up_read(k: Kernel, t: DoMunmapFrame) -> None:
     k.up_read()
 
 
-@munmap.step("down_write")
-def down_write(k: Kernel, t: DoMunmapFrame) -> None:
-    k.down_write()
+munmap.step("down_write")(down_write)
 
 
 @munmap.step("detach_vmas_to_be_unmapped")
@@ -93,10 +81,7 @@ def up_write(k: Kernel, t: DoMunmapFrame) -> None:
     k.ret(0)
 
 
-@munmap.step("out", kernel="up_read")
-def out(k: Kernel, t: DoMunmapFrame) -> None:
-    k.up_read()
-    k.ret(t.retval)
+munmap.step("out", kernel="up_read")(up_read_return)
 
 
 VARIANT = Variant(

@@ -16,17 +16,21 @@ dropped), ``find_vma`` again â€” the address space may have changed in between â
 from __future__ import annotations
 
 from vmacheck.protocol import VM_GROWSDOWN, VM_GROWSUP, Kernel, Program, Variant
-from vmacheck.protocol.syscalls.access import AccessFrame, do_anonymous_page, expand_stack, pte_alloc, up_read
-from vmacheck.protocol.syscalls.common import MUNMAP_ERRNOS, range_of
-from vmacheck.protocol.syscalls.munmap import DoMunmapFrame, do_munmap_split_steps, read_free_pgtables_bounds
+from vmacheck.protocol.syscalls.access import AccessFrame, do_anonymous_page, expand_stack, pte_alloc
+from vmacheck.protocol.syscalls.common import (
+    MUNMAP_ERRNOS,
+    down_write,
+    range_of,
+    up_read_return,
+    up_write_return,
+)
+from vmacheck.protocol.syscalls.munmap import DoMunmapFrame, do_munmap_split_steps, unmap_region_steps
 
 # --- munmap: do_vmi_align_munmap with downgrade, as 4.20 -------------------------------------
 munmap = Program("munmap", DoMunmapFrame, errnos=MUNMAP_ERRNOS, unmaps=range_of)
 
 
-@munmap.step("down_write", kernel="mmap_write_lock")
-def down_write(k: Kernel, t: DoMunmapFrame) -> None:
-    k.down_write()
+munmap.step("down_write", kernel="mmap_write_lock")(down_write)
 
 
 # find_vma (checks, find_vma, prev); split_first, split_last (__split_vma; vma found again)
@@ -43,18 +47,8 @@ def downgrade_write(k: Kernel, t: DoMunmapFrame) -> None:
     k.downgrade_write()  # always: no vma changes size under the read lock any more
 
 
-@munmap.step("unmap_region", kernel="unmap_vmas")
-def unmap_region(k: Kernel, t: DoMunmapFrame) -> None:
-    t.next = k.find_vma(t.end)
-    k.unmap_vmas(t.vma, t.start, t.end)
-
-
-munmap.step("free_pgtables_bounds", kernel="free_pgtables")(read_free_pgtables_bounds)
-
-
-@munmap.step("free_pgtables")
-def free_pgtables(k: Kernel, t: DoMunmapFrame) -> None:
-    k.free_pgtables(t.vma, t.floor, t.ceiling)
+# R{ unmap_region: zap; read free_pgtables' floor and ceiling, faults beside us; free }
+unmap_region_steps(munmap)
 
 
 @munmap.step("remove_vma_list", kernel="remove_mt")
@@ -68,10 +62,7 @@ def read_unlock(k: Kernel, t: DoMunmapFrame) -> None:
     k.ret(0)
 
 
-@munmap.step("up_write", kernel="mmap_write_unlock")
-def up_write(k: Kernel, t: DoMunmapFrame) -> None:
-    k.up_write()
-    k.ret(t.retval)
+munmap.step("up_write", kernel="mmap_write_unlock")(up_write_return)
 
 
 # --- access: lock_mm_and_find_vma, expanding the stack only under the write lock -------------
@@ -114,9 +105,7 @@ def fault_read_unlock(k: Kernel, t: AccessFrame) -> None:
     k.up_read()
 
 
-@access.step("mmap_write_lock", kernel="upgrade_mmap_lock_carefully")
-def fault_write_lock(k: Kernel, t: AccessFrame) -> None:
-    k.down_write()
+access.step("mmap_write_lock", kernel="upgrade_mmap_lock_carefully")(down_write)
 
 
 @access.step("find_vma_again", kernel="lock_mm_and_find_vma")
@@ -143,13 +132,10 @@ def fault_downgrade(k: Kernel, t: AccessFrame) -> None:
 # handle_mm_fault under the read lock, as before 6.5
 access.step("__pte_alloc", kernel="handle_mm_fault")(pte_alloc)
 access.step("do_anonymous_page")(do_anonymous_page)
-access.step("up_read", kernel="mmap_read_unlock")(up_read)
+access.step("up_read", kernel="mmap_read_unlock")(up_read_return)
 
 
-@access.step("mmap_write_unlock")
-def fault_write_unlock(k: Kernel, t: AccessFrame) -> None:
-    k.up_write()
-    k.ret(t.retval)
+access.step("mmap_write_unlock")(up_write_return)
 
 
 VARIANT = Variant(

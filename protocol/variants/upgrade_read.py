@@ -24,16 +24,19 @@ from __future__ import annotations
 
 from vmacheck.protocol import Kernel, Program, Variant
 from vmacheck.protocol.syscalls.access_vm_dead import access_vm_dead
-from vmacheck.protocol.syscalls.common import MUNMAP_ERRNOS, range_of
-from vmacheck.protocol.syscalls.munmap import DoMunmapFrame, do_munmap_split_steps, free_pgtables_bounds
+from vmacheck.protocol.syscalls.common import MUNMAP_ERRNOS, down_write, range_of, up_write_return
+from vmacheck.protocol.syscalls.munmap import (
+    DoMunmapFrame,
+    do_munmap_split_steps,
+    free_pgtables_bounds,
+    remove_vma_list_step,
+)
 from vmacheck.protocol.syscalls.vm_dead import mark_vmas_dead
 
 munmap = Program("munmap", DoMunmapFrame, errnos=MUNMAP_ERRNOS, unmaps=range_of)
 
 
-@munmap.step("down_write")
-def down_write(k: Kernel, t: DoMunmapFrame) -> None:
-    k.down_write()
+munmap.step("down_write")(down_write)
 
 
 # find_vma (checks, find_vma, prev); split_first, split_last (__split_vma; vma = prev->vm_next)
@@ -76,16 +79,10 @@ def free_pgtables(k: Kernel, t: DoMunmapFrame) -> None:
     k.free_pgtables(t.vma, t.floor, t.ceiling)
 
 
-@munmap.step("remove_vma_list")
-def remove_vma_list(k: Kernel, t: DoMunmapFrame) -> None:
-    k.remove_vma_list(t.vma)
-    t.retval = 0
+munmap.step("remove_vma_list")(remove_vma_list_step)
 
 
-@munmap.step("up_write")
-def up_write(k: Kernel, t: DoMunmapFrame) -> None:
-    k.up_write()
-    k.ret(t.retval)
+munmap.step("up_write")(up_write_return)
 
 
 VARIANT = Variant(

@@ -65,12 +65,14 @@ def test_generation_is_generic_and_deterministic() -> None:
 def test_mutant_descriptions_name_the_change() -> None:
     v420 = VARIANTS["downgrade-4.20"]
     texts = [f"{m.operator}: {m.description}" for m in generate(v420)]
-    line = Path(v420.file).read_text().splitlines().index("    k.down_write()") + 1
-    assert f"drop-lock: step 'down_write' line {line}: drop k.down_write()" in texts
+    line = Path(v420.file).read_text().splitlines().index("    k.downgrade_write()") + 1
+    assert f"drop-lock: step 'downgrade_write' line {line}: drop k.downgrade_write()" in texts
     assert "swap-steps: munmap: swap steps 'detach_vmas_to_be_unmapped' and 'downgrade_write'" in texts
-    # steps appended by a library call are swapped as a whole, named by the call
+    # steps appended by a library call are swapped as a whole, named by the call; a lock is
+    # moved only into a step function of the file, never into code written elsewhere
     assert "swap-steps: munmap: swap steps 'down_write' and 'do_munmap_split_steps(...)'" in texts
-    assert not any("move k.down_write() to the start of next step" in t for t in texts)  # not a function here
+    assert "swap-steps: munmap: swap steps 'downgrade_write' and 'unmap_region_steps(...)'" in texts
+    assert not any("move k.downgrade_write() to the start of next step" in t for t in texts)
     v2 = [f"{m.operator}: {m.description}" for m in generate(VARIANTS["rfc-v2-read-split"])]
     assert any(
         t.startswith("flip-map-count") and "k.map_count > k.max_map_count -> " in t and ">=" in t for t in v2
@@ -85,7 +87,8 @@ def _one(variant: str, operator: str, contains: str):  # type: ignore[no-untyped
 
 # Bugs in the parts of __do_munmap the variants share (vmacheck.protocol.syscalls.munmap): the
 # mutation operators see only variant files, so these are written out. Each is what an
-# operator would make of the library's code, put into baseline-4.19.
+# operator would make of the library's code (drop-primitive, flip-map-count, skip-map-count,
+# drop-split, swap-steps), put into baseline-4.19.
 def _split_first(check: str, split: bool = True) -> Callable[[Kernel, DoMunmapFrame], None]:
     def split_first(k: Kernel, t: DoMunmapFrame) -> None:
         if t.start > t.vma.start:
@@ -103,6 +106,14 @@ def _split_first(check: str, split: bool = True) -> Callable[[Kernel, DoMunmapFr
             t.vma = k.find_vma(t.start)
 
     return split_first
+
+
+def _retval_0(k: Kernel, t: DoMunmapFrame) -> None:
+    t.retval = 0  # remove_vma_list dropped
+
+
+def _nothing(k: Kernel, t: DoMunmapFrame) -> None:
+    pass  # free_pgtables dropped
 
 
 def _baseline(name: str, order: list[str] | None = None, **replace: Callable[[Kernel, Any], None]) -> Variant:
@@ -126,13 +137,13 @@ _SPLITS_SWAPPED = _LABELS[:2] + ["split_last", "split_first"] + _LABELS[4:]
     ("mutant", "scenario", "prop", "message"),
     [
         (
-            lambda: _one("baseline-4.19", "drop-primitive", "remove_vma_list").load(),
+            lambda: _baseline("no-remove", remove_vma_list=_retval_0),  # drop-primitive
             "access-split-vma",
             "vma_consistency",
             "is never freed",
         ),
         (
-            lambda: _one("baseline-4.19", "drop-primitive", "free_pgtables").load(),
+            lambda: _baseline("no-free", free_pgtables=_nothing),  # drop-primitive
             "two-munmaps",
             "vma_consistency",
             "still allocated, under no vma",
@@ -177,10 +188,17 @@ def test_equivalence_is_computed_not_assumed() -> None:
     v420, v58 = VARIANTS["downgrade-4.20"], VARIANTS["downgrade-5.8"]
     assert same_behaviour(v420, v420, SCENARIOS["stack-below-growsdown"])
     assert not same_behaviour(v420, v58, SCENARIOS["stack-below-growsdown"])
-    # moving down_write into the next step only adds a step that shows nothing
-    v1 = VARIANTS["rfc-v1-sections"]
-    moved = _one("rfc-v1-sections", "move-lock", "k.down_write() to the start of next step 'find_vma'").load()
-    assert all(same_behaviour(v1, moved, sc) for sc in small("rfc-v1-sections"))
+    # moving down_read into the next step only adds a step that shows nothing
+    v65 = VARIANTS["stack-write-6.5"]
+    moved = _one("stack-write-6.5", "move-lock", "k.down_read() to the start of next step 'find_vma'").load()
+    assert all(same_behaviour(v65, moved, sc) for sc in small("stack-write-6.5"))
+    # moving the release of the write lock into the step that takes the read lock is not
+    early = _one(
+        "rfc-v3-three-phase", "move-lock", "k.up_write() to the start of next step 'down_read'"
+    ).load()
+    assert not all(
+        same_behaviour(VARIANTS["rfc-v3-three-phase"], early, sc) for sc in small("rfc-v3-three-phase")
+    )
     # forgetting a split is not equivalent
     dropped = _baseline("no-split", split_first=_split_first(">=", split=False))
     assert not same_behaviour(VARIANTS["baseline-4.19"], dropped, SCENARIOS["access-split-vma"])
