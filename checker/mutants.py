@@ -428,8 +428,13 @@ class _Generator:
                 tree = copy.deepcopy(self.tree)
                 tree.body[a], tree.body[b] = tree.body[b], tree.body[a]
                 fa, fb = self.tree.body[a], self.tree.body[b]
-                line = fa.body[0].lineno if isinstance(fa, ast.FunctionDef) else fa.lineno
-                self.emit("swap-steps", f"{prog}: swap steps '{_name(fa)}' and '{_name(fb)}'", line, tree)
+                # the line the original must run for the swap to matter: the first statement
+                # of one of the two step functions (a step appended by a call runs elsewhere)
+                fns = [f for f in (fa, fb) if isinstance(f, ast.FunctionDef)]
+                if not fns:
+                    continue
+                desc = f"{prog}: swap steps '{_name(fa)}' and '{_name(fb)}'"
+                self.emit("swap-steps", desc, fns[0].body[0].lineno, tree)
 
 
 def generate(variant: Variant) -> list[Mutant]:

@@ -31,7 +31,10 @@ munmap = baseline_4_19.VARIANT.program("munmap").adopt("naive-range-check")
 munmap.steps = list(munmap.steps)
 munmap.file = __file__  # error messages point here, at the step this file replaces
 munmap.steps[munmap.index["find_vma"]] = dataclasses.replace(
-    munmap.steps[munmap.index["find_vma"]], fn=find_vma, line=inspect.getsourcelines(find_vma)[1]
+    munmap.steps[munmap.index["find_vma"]],
+    fn=find_vma,
+    line=inspect.getsourcelines(find_vma)[1],
+    file=__file__,
 )
 
 VARIANT = Variant(

@@ -25,7 +25,7 @@ munmap = base.adopt("page-loop")
 munmap.steps = list(munmap.steps)
 munmap.file = __file__  # error messages point here, at the step this file replaces
 munmap.steps[munmap.index["find_vma"]] = dataclasses.replace(
-    step, fn=find_vma, line=inspect.getsourcelines(find_vma)[1]
+    step, fn=find_vma, line=inspect.getsourcelines(find_vma)[1], file=__file__
 )
 
 VARIANT = Variant(

@@ -8,8 +8,14 @@ k-induction) can say the property holds for every length (tests/checker/test_sym
 from __future__ import annotations
 
 from vmacheck.protocol import Kernel, Program, Variant
-from vmacheck.protocol.syscalls.common import MUNMAP_ERRNOS, range_of
-from vmacheck.protocol.syscalls.munmap import DoMunmapFrame
+from vmacheck.protocol.syscalls.common import MUNMAP_ERRNOS, down_write, range_of, up_write_return
+from vmacheck.protocol.syscalls.munmap import (
+    DoMunmapFrame,
+    do_munmap_split_steps,
+    free_pgtables_step,
+    read_free_pgtables_bounds,
+    remove_vma_list_step,
+)
 from vmacheck.protocol.variants import baseline_4_19 as base
 
 
@@ -19,10 +25,8 @@ class ZapLoopFrame(DoMunmapFrame):
 
 munmap = Program("munmap", ZapLoopFrame, errnos=MUNMAP_ERRNOS, unmaps=range_of)
 
-munmap.step("down_write")(base.down_write)
-munmap.step("find_vma", kernel="do_munmap")(base.find_vma)
-munmap.step("split_first", kernel="__split_vma")(base.split_first)
-munmap.step("split_last", kernel="__split_vma")(base.split_last)
+munmap.step("down_write")(down_write)
+do_munmap_split_steps(munmap, lookup="do_munmap", out="up_write", refind=True)
 munmap.step("detach_vmas_to_be_unmapped")(base.detach)
 
 
@@ -41,10 +45,10 @@ def zap_page(k: Kernel, t: ZapLoopFrame) -> None:
         return k.goto("zap_page")
 
 
-munmap.step("free_pgtables_bounds", kernel="free_pgtables")(base.read_free_pgtables_bounds)
-munmap.step("free_pgtables")(base.free_pgtables)
-munmap.step("remove_vma_list")(base.remove_vma_list)
-munmap.step("up_write")(base.up_write)
+munmap.step("free_pgtables_bounds", kernel="free_pgtables")(read_free_pgtables_bounds)
+munmap.step("free_pgtables")(free_pgtables_step)
+munmap.step("remove_vma_list")(remove_vma_list_step)
+munmap.step("up_write")(up_write_return)
 
 VARIANT = Variant(
     name="zap-loop",
