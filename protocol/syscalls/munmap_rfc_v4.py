@@ -25,10 +25,8 @@ class RedoFrame(MunmapRange):
 
 munmap = Program("munmap", RedoFrame, errnos=MUNMAP_ERRNOS, unmaps=range_of)
 
-
 # --- W{ find, check, split, VM_DEAD } -----------------------------------------------------
 munmap.step("down_write")(down_write)
-
 
 # find_vma (checks, find_vma, prev); split_first, split_last (__split_vma; vma = prev->vm_next)
 do_munmap_split_steps(munmap, lookup="munmap_lookup_vma", out="up_write", refind=False)

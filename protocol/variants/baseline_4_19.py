@@ -20,9 +20,7 @@ from vmacheck.protocol.syscalls.munmap import (
 
 munmap = Program("munmap", DoMunmapFrame, errnos=MUNMAP_ERRNOS, unmaps=range_of)
 
-
 munmap.step("down_write")(down_write)
-
 
 # find_vma (checks, find_vma, prev); split_first, split_last (__split_vma; vma found again)
 do_munmap_split_steps(munmap, lookup="do_munmap", out="up_write", refind=True)
@@ -36,9 +34,7 @@ def detach(k: Kernel, t: DoMunmapFrame) -> None:
 # unmap_region: zap (next = prev->vm_next); free_pgtables between the neighbours
 unmap_region_steps(munmap)
 
-
 munmap.step("remove_vma_list")(remove_vma_list_step)
-
 
 munmap.step("up_write")(up_write_return)
 

@@ -28,9 +28,7 @@ class DowngradeFrame(DoMunmapFrame):
 
 munmap = Program("munmap", DowngradeFrame, errnos=MUNMAP_ERRNOS, unmaps=range_of)
 
-
 munmap.step("down_write")(down_write)
-
 
 # find_vma (checks, find_vma, prev); split_first, split_last (__split_vma; vma found again)
 do_munmap_split_steps(munmap, lookup="__do_munmap", out="up_write", refind=True)
@@ -50,7 +48,6 @@ def downgrade_write(k: Kernel, t: DowngradeFrame) -> None:
 
 # R{ unmap_region: zap; read free_pgtables' floor and ceiling, faults beside us; free }
 unmap_region_steps(munmap)
-
 
 munmap.step("remove_vma_list")(remove_vma_list_step)
 

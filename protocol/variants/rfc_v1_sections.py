@@ -48,7 +48,6 @@ class SectionFrame(DoMunmapFrame):
 
 munmap = Program("munmap", SectionFrame, errnos=MUNMAP_ERRNOS, unmaps=range_of)
 
-
 munmap.step("down_write")(down_write)
 
 

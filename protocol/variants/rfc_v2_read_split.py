@@ -52,7 +52,6 @@ def split_first(k: Kernel, t: DoMunmapFrame) -> None:
 # __split_vma under the READ lock; then vma = prev ? prev->vm_next : mm->mmap
 munmap.step("split_last", kernel="__split_vma")(split_last_step(refind=False))
 
-
 # unmap_region, still under the READ lock: page tables freed while the vmas are still linked
 unmap_region_steps(munmap)
 

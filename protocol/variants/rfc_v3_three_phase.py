@@ -33,7 +33,6 @@ munmap = Program("munmap", DoMunmapFrame, errnos=MUNMAP_ERRNOS, unmaps=range_of)
 # --- phase 1: W{ find, check, split, VM_DEAD } ------------------------------------------
 munmap.step("down_write")(down_write)
 
-
 # find_vma (checks, find_vma, prev); split_first, split_last (__split_vma; vma = prev->vm_next)
 do_munmap_split_steps(munmap, lookup="munmap_lookup_vma", out="out", refind=False)
 
@@ -85,7 +84,6 @@ def detach(k: Kernel, t: DoMunmapFrame) -> None:
 
 
 munmap.step("remove_vma_list")(remove_vma_list_step)
-
 
 munmap.step("out", kernel="up_write")(up_write_return)
 

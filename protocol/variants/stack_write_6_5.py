@@ -29,9 +29,7 @@ from vmacheck.protocol.syscalls.munmap import DoMunmapFrame, do_munmap_split_ste
 # --- munmap: do_vmi_align_munmap with downgrade, as 4.20 -------------------------------------
 munmap = Program("munmap", DoMunmapFrame, errnos=MUNMAP_ERRNOS, unmaps=range_of)
 
-
 munmap.step("down_write", kernel="mmap_write_lock")(down_write)
-
 
 # find_vma (checks, find_vma, prev); split_first, split_last (__split_vma; vma found again)
 do_munmap_split_steps(munmap, lookup="do_vmi_munmap", out="up_write", refind=True)
@@ -133,7 +131,6 @@ def fault_downgrade(k: Kernel, t: AccessFrame) -> None:
 access.step("__pte_alloc", kernel="handle_mm_fault")(pte_alloc)
 access.step("do_anonymous_page")(do_anonymous_page)
 access.step("up_read", kernel="mmap_read_unlock")(up_read_return)
-
 
 access.step("mmap_write_unlock")(up_write_return)
 

@@ -35,9 +35,7 @@ from vmacheck.protocol.syscalls.vm_dead import mark_vmas_dead
 
 munmap = Program("munmap", DoMunmapFrame, errnos=MUNMAP_ERRNOS, unmaps=range_of)
 
-
 munmap.step("down_write")(down_write)
-
 
 # find_vma (checks, find_vma, prev); split_first, split_last (__split_vma; vma = prev->vm_next)
 do_munmap_split_steps(munmap, lookup="do_munmap", out="up_write", refind=False)
@@ -80,7 +78,6 @@ def free_pgtables(k: Kernel, t: DoMunmapFrame) -> None:
 
 
 munmap.step("remove_vma_list")(remove_vma_list_step)
-
 
 munmap.step("up_write")(up_write_return)
 
