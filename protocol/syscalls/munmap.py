@@ -14,12 +14,14 @@ piece of kernel code, run inside whatever step calls it:
 - :func:`free_pgtables_bounds`: ``unmap_region``'s floor and ceiling for ``free_pgtables``;
 - :func:`do_munmap`: the whole of 4.19's ``do_munmap`` in one go, for callers that hold the
   write lock throughout (mmap's "clear old maps", mremap, RFC v4's last phase, the reference);
-- :func:`find_vma_step`, :func:`split_first_step`, :func:`split_last_step` and
-  :func:`read_free_pgtables_bounds`: those parts as whole steps, for a program to register
-  (``munmap.step("split_last", kernel="__split_vma")(split_last_step(refind=True))``), and
-  :func:`do_munmap_split_steps`, which appends the first three at once, and
-  :func:`unmap_region_steps`, which appends ``unmap_region``'s three, and
-  :func:`remove_vma_list_step`.
+Whole steps made of them, for a program to register:
+
+- :func:`find_vma_step`, :func:`split_first_step`, :func:`split_last_step` (e.g.
+  ``munmap.step("split_last", kernel="__split_vma")(split_last_step(refind=True))``), and
+  :func:`do_munmap_split_steps`, which appends those three as ``__do_munmap`` starts;
+- :func:`unmap_vmas_step`, :func:`read_free_pgtables_bounds`, :func:`free_pgtables_step`, and
+  :func:`unmap_region_steps`, which appends those three: ``unmap_region``;
+- :func:`remove_vma_list_step`.
 
 A variant that does a part differently writes its own (RFC v2's map_count check is ``>``
 where ``__do_munmap`` has ``>=``; RFC v1 splits per section). Like every helper, these are
