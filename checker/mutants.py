@@ -130,7 +130,9 @@ def _receiver(fn: ast.FunctionDef) -> str:
 
 
 def _programs(tree: ast.Module) -> dict[str, list[int]]:
-    """Program variable → indexes (in ``tree.body``) of its step functions, in order."""
+    """Program variable → indexes (in ``tree.body``) of the statements that append its steps,
+    in order: step functions (``@prog.step(...)``), and calls that append steps written
+    elsewhere (``prog.step(...)(fn)``, or a library function given ``prog``)."""
     progs = {
         tgt.id
         for node in tree.body
@@ -143,18 +145,36 @@ def _programs(tree: ast.Module) -> dict[str, list[int]]:
     }
     steps: dict[str, list[int]] = {p: [] for p in progs}
     for i, node in enumerate(tree.body):
-        if not isinstance(node, ast.FunctionDef):
-            continue
-        for dec in node.decorator_list:
-            if (
-                isinstance(dec, ast.Call)
-                and isinstance(dec.func, ast.Attribute)
-                and dec.func.attr == "step"
-                and isinstance(dec.func.value, ast.Name)
-                and dec.func.value.id in steps
-            ):
-                steps[dec.func.value.id].append(i)
-    return {p: s for p, s in steps.items() if s}
+        if isinstance(node, ast.FunctionDef):
+            for dec in node.decorator_list:
+                if (
+                    isinstance(dec, ast.Call)
+                    and isinstance(dec.func, ast.Attribute)
+                    and dec.func.attr == "step"
+                    and isinstance(dec.func.value, ast.Name)
+                    and dec.func.value.id in steps
+                ):
+                    steps[dec.func.value.id].append(i)
+        elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+            named = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)} & set(steps)
+            if len(named) == 1:
+                steps[named.pop()].append(i)
+    return {p: s for p, s in steps.items() if any(isinstance(tree.body[i], ast.FunctionDef) for i in s)}
+
+
+def _is_step_fn(node: ast.stmt) -> bool:
+    return isinstance(node, ast.FunctionDef)
+
+
+def _name(node: ast.stmt) -> str:
+    """A step statement as a description names it: its label, or the call that appends it."""
+    if isinstance(node, ast.FunctionDef):
+        return _label(node)
+    assert isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
+    call = node.value
+    if isinstance(call.func, ast.Call) and call.func.args and isinstance(call.func.args[0], ast.Constant):
+        return str(call.func.args[0].value)  # prog.step("label", ...)(fn)
+    return ast.unparse(call.func) + "(...)"
 
 
 def _label(fn: ast.FunctionDef) -> str:
@@ -234,14 +254,15 @@ class _Generator:
         for prog, idx in _programs(self.tree).items():
             for n, body_i in enumerate(idx):
                 fn = self.tree.body[body_i]
-                assert isinstance(fn, ast.FunctionDef)
+                if not isinstance(fn, ast.FunctionDef):
+                    continue
                 for pos, stmt in enumerate(fn.body):
                     prim = _primitive_stmt(stmt, _receiver(fn))
                     if prim not in LOCKS:
                         continue
                     for other, where in ((n + 1, "start of next step"), (n - 1, "end of previous step")):
-                        if not 0 <= other < len(idx):
-                            continue
+                        if not 0 <= other < len(idx) or not _is_step_fn(self.tree.body[idx[other]]):
+                            continue  # no step there, or one written elsewhere
                         tree = copy.deepcopy(self.tree)
                         src_fn, dst_fn = tree.body[body_i], tree.body[idx[other]]
                         assert isinstance(src_fn, ast.FunctionDef) and isinstance(dst_fn, ast.FunctionDef)
@@ -305,7 +326,8 @@ class _Generator:
         ]
         for body_i in order:
             fn = self.tree.body[body_i]
-            assert isinstance(fn, ast.FunctionDef)
+            if not isinstance(fn, ast.FunctionDef):
+                continue  # steps written elsewhere: not this file's to mutate
             prog = next((p for p, idx in progs.items() if body_i in idx), None)
             earlier: set[str] = set()
             if prog is not None:  # pointers the program assigned in its earlier steps
@@ -360,7 +382,8 @@ class _Generator:
             )
             for n, body_i in enumerate(idx):
                 fn = self.tree.body[body_i]
-                assert isinstance(fn, ast.FunctionDef)
+                if not isinstance(fn, ast.FunctionDef):
+                    continue
                 k = _receiver(fn)
                 frees = [a for _c, a in _calls_on(fn, k) if a in FREES]
                 if not frees:
@@ -370,7 +393,7 @@ class _Generator:
                     tree = copy.deepcopy(self.tree)
                     node = tree.body.pop(body_i)
                     tree.body.insert(idx[zap_step], node)
-                    zap_label = _label(self.tree.body[idx[zap_step]])  # type: ignore[arg-type]
+                    zap_label = _name(self.tree.body[idx[zap_step]])
                     self.emit(
                         "free-before-zap",
                         f"{prog}: step '{_label(fn)}' ({', '.join(frees)}) moved before '{zap_label}'",
@@ -405,13 +428,13 @@ class _Generator:
                 tree = copy.deepcopy(self.tree)
                 tree.body[a], tree.body[b] = tree.body[b], tree.body[a]
                 fa, fb = self.tree.body[a], self.tree.body[b]
-                assert isinstance(fa, ast.FunctionDef) and isinstance(fb, ast.FunctionDef)
-                self.emit(
-                    "swap-steps",
-                    f"{prog}: swap steps '{_label(fa)}' and '{_label(fb)}'",
-                    fa.body[0].lineno,
-                    tree,
-                )
+                # the line the original must run for the swap to matter: the first statement
+                # of one of the two step functions (a step appended by a call runs elsewhere)
+                fns = [f for f in (fa, fb) if isinstance(f, ast.FunctionDef)]
+                if not fns:
+                    continue
+                desc = f"{prog}: swap steps '{_name(fa)}' and '{_name(fb)}'"
+                self.emit("swap-steps", desc, fns[0].body[0].lineno, tree)
 
 
 def generate(variant: Variant) -> list[Mutant]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from .kernel import PRIMITIVES, Kernel, VariantError, VmaView
 from .model import Model, Transition
-from .program import Program
+from .program import Frame, Program, Ptr, param
 from .scenario import Scenario, ThreadSpec, VmaSpec, oneof, thread
 from .state import (
     VM_DEAD,
@@ -20,9 +20,11 @@ from .variant import Variant
 
 __all__ = [
     "PRIMITIVES",
+    "Frame",
     "Kernel",
     "Model",
     "Program",
+    "Ptr",
     "Scenario",
     "State",
     "ThreadSpec",
@@ -38,5 +40,6 @@ __all__ = [
     "VmaSpec",
     "VmaView",
     "oneof",
+    "param",
     "thread",
 ]

@@ -9,6 +9,7 @@ path, or lets MAP_FIXED fail).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from .kernel import VariantError
 from .program import Program
@@ -18,9 +19,9 @@ from .program import Program
 class Variant:
     name: str
     summary: str
-    munmap: Program
+    munmap: Program[Any]
     source: str = ""  # message id or commit the protocol comes from
-    overrides: dict[str, Program] = field(default_factory=dict)
+    overrides: dict[str, Program[Any]] = field(default_factory=dict)
     doc: str = ""
     file: str = ""
 
@@ -33,7 +34,7 @@ class Variant:
             if not isinstance(prog, Program):
                 raise VariantError(f"variant '{self.name}': override '{key}' is not a Program")
 
-    def program(self, syscall: str) -> Program:
+    def program(self, syscall: str) -> Program[Any]:
         """The program this variant runs for ``syscall``."""
         from .syscalls import DEFAULTS
 

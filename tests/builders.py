@@ -2,27 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from vmacheck.protocol import Model, Program, Scenario, State, ThreadState, Variant, Vma, VmaSpec, thread
-from vmacheck.protocol.kernel import Kernel
+from vmacheck.protocol import Model, Program, Ptr, Scenario, State, ThreadState, Variant, Vma, VmaSpec, thread
+from vmacheck.protocol.kernel import Kernel, VmaView
 from vmacheck.protocol.state import LINKED, NO_THREAD, RwSem, flags_from_names
+from vmacheck.protocol.syscalls.common import RangeArgs, range_of
 
-scratch = Program(
-    "munmap",
-    params=("start", "len"),
-    locals=("vma", "x", "retval"),
-    unmaps=lambda t: (t.start, t.start + t.len),
-)
+
+class ScratchFrame(RangeArgs):
+    vma: Ptr[VmaView]
+    x: int
+    retval: int | str
+
+
+scratch = Program("munmap", ScratchFrame, unmaps=range_of)
 
 
 @scratch.step("first")
-def _first(k: Any, t: Any) -> None:
+def _first(k: Kernel, t: ScratchFrame) -> None:
     pass
 
 
 @scratch.step("second")
-def _second(k: Any, t: Any) -> None:
+def _second(k: Kernel, t: ScratchFrame) -> None:
     k.ret(0)
 
 
@@ -85,3 +89,18 @@ def kernel(state: State, tid: int = 0, model: Model | None = None, **model_kw: A
 
 def held(mode: str, tid: int = 0) -> RwSem:
     return RwSem(writer=tid) if mode == "W" else RwSem(readers=(tid,))
+
+
+def rebuild(
+    prog: Program[Any],
+    order: list[str] | None = None,
+    replace: dict[str, Callable[[Kernel, Any], None]] | None = None,
+) -> Program[Any]:
+    """A copy of ``prog`` with its steps in ``order`` (labels), some replaced."""
+    replace = replace or {}
+    new = Program(prog.syscall, prog.frame, errnos=tuple(prog.errnos), unmaps=prog.unmaps, doc=prog.doc)
+    by_label = {st.label: st for st in prog.steps}
+    for label in order or list(by_label):
+        st = by_label[label]
+        new.step(label, st.kernel)(replace.get(label, st.fn))
+    return new

@@ -2,7 +2,8 @@
 
 The public API a variant file imports::
 
-    from vmacheck import Kernel, Program, Variant, Scenario, VmaSpec, thread, oneof
+    from vmacheck import Frame, Kernel, Program, Ptr, VmaView, param, Variant
+    from vmacheck import Scenario, VmaSpec, thread, oneof
 
 The model lives in :mod:`vmacheck.protocol`, the specification in :mod:`vmacheck.properties`
 and the machinery (engines, traces, viewers, the command line) in :mod:`vmacheck.checker`.
@@ -21,8 +22,10 @@ from .protocol import (  # noqa: E402
     VM_GROWSDOWN,
     VM_GROWSUP,
     VM_RDONLY,
+    Frame,
     Kernel,
     Program,
+    Ptr,
     Scenario,
     ThreadSpec,
     Variant,
@@ -30,6 +33,7 @@ from .protocol import (  # noqa: E402
     VmaSpec,
     VmaView,
     oneof,
+    param,
     thread,
 )
 
@@ -38,9 +42,11 @@ __all__ = [
     "VM_GROWSDOWN",
     "VM_GROWSUP",
     "VM_RDONLY",
+    "Frame",
     "Kernel",
     "Program",
     "Property",
+    "Ptr",
     "Scenario",
     "ThreadSpec",
     "Variant",
@@ -50,5 +56,6 @@ __all__ = [
     "VmaView",
     "__version__",
     "oneof",
+    "param",
     "thread",
 ]

@@ -7,30 +7,43 @@ vma's bounds under the *read* lock — then fault in; else SIGSEGV. Faulting in 
 as in ``handle_mm_fault``: find or allocate the page-table page (``__pte_alloc``), then
 install the PTE in it under the page-table lock (``do_anonymous_page``), so an unmap can
 free the page-table page in between. ``stack_guard_gap`` is taken as 0.
+
+The steps other than ``find_vma`` are shared with the other fault paths
+(:mod:`.access_vm_dead`, and stack-write-6.5's), which register them under the same labels.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Final
 
-from ..program import Program
-from ..state import VM_GROWSDOWN, VM_GROWSUP
+from ..kernel import Kernel, VmaView
+from ..program import Frame, Program, Ptr, param
+from ..state import VM_GROWSDOWN, VM_GROWSUP, PtRef
+from .common import up_read_return
+
+
+class AccessFrame(Frame):
+    """``access(addr)``: the vma the fault found, the page-table page it found or allocated,
+    and what the access ends with ("ok" or SIGSEGV)."""
+
+    addr: Final[int] = param()
+    vma: Ptr[VmaView]
+    pt: Ptr[PtRef]
+    retval: str
+
 
 access = Program(
-    "access",
-    params=("addr",),
-    locals=("vma", "pt", "retval"),
-    doc="a user access to one page: page fault, stack expansion, or SIGSEGV",
+    "access", AccessFrame, doc="a user access to one page: page fault, stack expansion, or SIGSEGV"
 )
 
 
 @access.step("down_read")
-def _lock(k: Any, t: Any) -> None:
+def down_read(k: Kernel, t: AccessFrame) -> None:
     k.down_read()
 
 
 @access.step("find_vma")
-def _find(k: Any, t: Any) -> None:
+def find_vma(k: Kernel, t: AccessFrame) -> None:
     t.vma = k.find_vma(t.addr)
     if t.vma and t.vma.start <= t.addr:
         k.goto("__pte_alloc")
@@ -48,7 +61,7 @@ def _find(k: Any, t: Any) -> None:
 
 
 @access.step("expand_stack")
-def _expand(k: Any, t: Any) -> None:
+def expand_stack(k: Kernel, t: AccessFrame) -> None:
     if t.vma.flags & VM_GROWSDOWN:
         k.expand_downwards(t.vma, t.addr)
     else:
@@ -56,17 +69,14 @@ def _expand(k: Any, t: Any) -> None:
 
 
 @access.step("__pte_alloc", kernel="handle_mm_fault")
-def _pte_alloc(k: Any, t: Any) -> None:
+def pte_alloc(k: Kernel, t: AccessFrame) -> None:
     t.pt = k.pte_alloc(t.addr)
 
 
 @access.step("do_anonymous_page")
-def _fault_in(k: Any, t: Any) -> None:
+def do_anonymous_page(k: Kernel, t: AccessFrame) -> None:
     k.set_pte(t.pt, t.addr, t.vma.tag)
     t.retval = "ok"
 
 
-@access.step("up_read")
-def _unlock(k: Any, t: Any) -> None:
-    k.up_read()
-    k.ret(t.retval)
+access.step("up_read")(up_read_return)

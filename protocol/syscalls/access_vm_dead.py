@@ -10,26 +10,23 @@ where ``find_vma`` returns the vma, before anything else looks at it. Shared by
 
 from __future__ import annotations
 
-from typing import Any
-
+from ..kernel import Kernel
 from ..program import Program
 from ..state import VM_DEAD, VM_GROWSDOWN, VM_GROWSUP
+from .access import AccessFrame, do_anonymous_page, down_read, expand_stack, pte_alloc
+from .common import up_read_return
 
 access_vm_dead = Program(
     "access",
-    params=("addr",),
-    locals=("vma", "pt", "retval"),
+    AccessFrame,
     doc="a user access to one page; SIGSEGV on a VM_DEAD vma (the 2018 RFCs' fault path)",
 )
 
-
-@access_vm_dead.step("down_read")
-def down_read(k: Any, t: Any) -> None:
-    k.down_read()
+access_vm_dead.step("down_read")(down_read)
 
 
 @access_vm_dead.step("find_vma")
-def find_vma(k: Any, t: Any) -> None:
+def find_vma(k: Kernel, t: AccessFrame) -> None:
     t.vma = k.find_vma(t.addr)
     if t.vma and t.vma.flags & VM_DEAD:
         # The RFCs' addition: the vma is being unmapped; do not fault it back in.
@@ -51,26 +48,8 @@ def find_vma(k: Any, t: Any) -> None:
             k.goto("up_read")
 
 
-@access_vm_dead.step("expand_stack")
-def expand_stack(k: Any, t: Any) -> None:
-    if t.vma.flags & VM_GROWSDOWN:
-        k.expand_downwards(t.vma, t.addr)
-    else:
-        k.expand_upwards(t.vma, t.addr)
-
-
-@access_vm_dead.step("__pte_alloc", kernel="handle_mm_fault")
-def pte_alloc(k: Any, t: Any) -> None:
-    t.pt = k.pte_alloc(t.addr)
-
-
-@access_vm_dead.step("do_anonymous_page")
-def do_anonymous_page(k: Any, t: Any) -> None:
-    k.set_pte(t.pt, t.addr, t.vma.tag)
-    t.retval = "ok"
-
-
-@access_vm_dead.step("up_read")
-def up_read(k: Any, t: Any) -> None:
-    k.up_read()
-    k.ret(t.retval)
+# the rest is the pre-6.5 fault path's
+access_vm_dead.step("expand_stack")(expand_stack)
+access_vm_dead.step("__pte_alloc", kernel="handle_mm_fault")(pte_alloc)
+access_vm_dead.step("do_anonymous_page")(do_anonymous_page)
+access_vm_dead.step("up_read")(up_read_return)

@@ -7,42 +7,46 @@ maps" with ``do_munmap``, then link the new vma (not populated: its pages fault 
 
 from __future__ import annotations
 
-from typing import Any
-
+from ..kernel import Kernel
 from ..program import Program
-from .common import MMAP_ERRNOS, bad_range, do_munmap
+from .common import MMAP_ERRNOS, RangeCall, bad_range, down_write, range_of, up_write_return
+from .munmap import do_munmap
 
 mmap = Program(
     "mmap",
-    params=("start", "len"),
-    locals=("retval",),
+    RangeCall,
     errnos=MMAP_ERRNOS,
-    unmaps=lambda t: (t.start, t.start + t.len),
+    unmaps=range_of,
     doc="mmap(start, len, MAP_FIXED): unmap what is there, map a new anonymous vma",
 )
 
 
-@mmap.step("down_write")
-def _lock(k: Any, t: Any) -> None:
-    k.down_write()
+mmap.step("down_write")(down_write)
+
+
+def mmap_checks(k: Kernel, start: int, length: int) -> str | None:
+    """``do_mmap``'s checks before anything changes: the arguments (EINVAL), and
+    ``map_count > sysctl_max_map_count`` (ENOMEM; one more than the limit is allowed)."""
+    if bad_range(k, start, length):
+        return "EINVAL"
+    if k.map_count > k.max_map_count:
+        return "ENOMEM"
+    return None
+
+
+def map_fixed(k: Kernel, start: int, length: int) -> int | str:
+    """``mmap_region`` after the checks: "Clear old maps" with ``do_munmap``, then link the
+    new vma; returns its address, or ``do_munmap``'s error."""
+    err = do_munmap(k, start, length)
+    if err:
+        return err
+    k.vma_link(start, start + length, 0, k.my_tag)
+    return start
 
 
 @mmap.step("mmap_region", kernel="do_mmap")
-def _region(k: Any, t: Any) -> None:
-    if bad_range(k, t.start, t.len):
-        t.retval = "EINVAL"
-    elif k.map_count > k.max_map_count:
-        t.retval = "ENOMEM"
-    else:
-        err = do_munmap(k, t.start, t.len)  # "Clear old maps"
-        if err:
-            t.retval = err
-        else:
-            k.vma_link(t.start, t.start + t.len, 0, k.my_tag)
-            t.retval = t.start
+def mmap_region(k: Kernel, t: RangeCall) -> None:
+    t.retval = mmap_checks(k, t.start, t.len) or map_fixed(k, t.start, t.len)
 
 
-@mmap.step("up_write")
-def _unlock(k: Any, t: Any) -> None:
-    k.up_write()
-    k.ret(t.retval)
+mmap.step("up_write")(up_write_return)

@@ -8,27 +8,23 @@ as in the kernel: invisible to user space (same flags on both halves), so nothin
 
 from __future__ import annotations
 
-from typing import Any
-
+from ..kernel import Kernel
 from ..program import Program
 from ..state import VM_RDONLY
-from .common import MPROTECT_ERRNOS, bad_range
+from .common import MPROTECT_ERRNOS, RangeCall, bad_range, down_write, up_write_return
 
 mprotect = Program(
     "mprotect",
-    params=("start", "len"),
-    locals=("retval",),
+    RangeCall,
     errnos=MPROTECT_ERRNOS,
     doc="mprotect: split a vma and change the flags of the middle part",
 )
 
 
-@mprotect.step("down_write")
-def _lock(k: Any, t: Any) -> None:
-    k.down_write()
+mprotect.step("down_write")(down_write)
 
 
-def _fixup(k: Any, start: Any, end: Any) -> Any:
+def _fixup(k: Kernel, start: int, end: int) -> int | str:
     vma = k.find_vma(start)
     if not vma or vma.start > start or end > vma.end:
         return "ENOMEM"  # not (wholly) mapped
@@ -45,14 +41,11 @@ def _fixup(k: Any, start: Any, end: Any) -> Any:
 
 
 @mprotect.step("mprotect_fixup")
-def _mprotect(k: Any, t: Any) -> None:
+def _mprotect(k: Kernel, t: RangeCall) -> None:
     if bad_range(k, t.start, t.len):
         t.retval = "EINVAL"
     else:
         t.retval = _fixup(k, t.start, t.start + t.len)
 
 
-@mprotect.step("up_write")
-def _unlock(k: Any, t: Any) -> None:
-    k.up_write()
-    k.ret(t.retval)
+mprotect.step("up_write")(up_write_return)

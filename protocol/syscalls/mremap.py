@@ -12,34 +12,50 @@ the limit would rightly report that as a ``map_count_limit`` violation.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Final
 
-from ..program import Program
-from .common import MREMAP_ERRNOS, bad_range, do_munmap
+from ..kernel import Kernel
+from ..program import Frame, Program, param
+from .common import MREMAP_ERRNOS, bad_range, down_write, up_write_return
+from .munmap import do_munmap
+
+
+class MremapFrame(Frame):
+    """``mremap(old, old_len, new_len, MREMAP_MAYMOVE|MREMAP_FIXED, new)``; ``new < 0``: no
+    MREMAP_FIXED (shrink in place)."""
+
+    old: Final[int] = param()
+    old_len: Final[int] = param()
+    new_len: Final[int] = param()
+    new: Final[int] = param()
+    retval: int | str
+
+
+def mremap_unmaps(t: MremapFrame) -> tuple[int, int]:
+    """What mremap unmaps first: the destination, or the tail it cuts off in place."""
+    return (t.new, t.new + t.new_len) if t.new >= 0 else (t.old + t.new_len, t.old + t.old_len)
+
 
 mremap = Program(
     "mremap",
-    params=("old", "old_len", "new_len", "new"),
-    locals=("retval",),
+    MremapFrame,
     errnos=MREMAP_ERRNOS,
-    unmaps=lambda t: (t.new, t.new + t.new_len) if t.new >= 0 else (t.old + t.new_len, t.old + t.old_len),
+    unmaps=mremap_unmaps,
     doc="mremap: shrink in place, or move to a fixed address",
 )
 
 
-@mremap.step("down_write")
-def _lock(k: Any, t: Any) -> None:
-    k.down_write()
+mremap.step("down_write")(down_write)
 
 
-def _shrink(k: Any, t: Any) -> Any:
+def _shrink(k: Kernel, t: MremapFrame) -> int | str:
     if t.new_len >= t.old_len:
         return "EINVAL"  # growing in place is not modelled
     err = do_munmap(k, t.old + t.new_len, t.old_len - t.new_len)
     return err or t.old
 
 
-def _move(k: Any, t: Any) -> Any:
+def _move(k: Kernel, t: MremapFrame) -> int | str:
     if bad_range(k, t.new, t.new_len) or t.new_len > t.old_len:
         return "EINVAL"
     if t.new < t.old + t.old_len and t.old < t.new + t.new_len:
@@ -65,7 +81,8 @@ def _move(k: Any, t: Any) -> Any:
 
 
 @mremap.step("mremap", kernel="mremap_to")
-def _mremap(k: Any, t: Any) -> None:
+def sys_mremap(k: Kernel, t: MremapFrame) -> None:
+    """The syscall under the write lock: shrink in place, or ``mremap_to`` and ``move_vma``."""
     if bad_range(k, t.old, t.old_len):
         t.retval = "EINVAL"
     elif t.new < 0:
@@ -74,7 +91,4 @@ def _mremap(k: Any, t: Any) -> None:
         t.retval = _move(k, t)
 
 
-@mremap.step("up_write")
-def _unlock(k: Any, t: Any) -> None:
-    k.up_write()
-    k.ret(t.retval)
+mremap.step("up_write")(up_write_return)

@@ -9,36 +9,30 @@ success without the mapping in place — differs from this reference, not only f
 
 from __future__ import annotations
 
-from typing import Any
-
+from ..kernel import Kernel
 from ..program import Program
 from ..variant import Variant
-from .common import MUNMAP_ERRNOS, do_munmap
+from .common import MUNMAP_ERRNOS, RangeCall, down_write, range_of, up_write_return
+from .munmap import do_munmap
 
 munmap = Program(
     "munmap",
-    params=("start", "len"),
-    locals=("retval",),
+    RangeCall,
     errnos=MUNMAP_ERRNOS,
-    unmaps=lambda t: (t.start, t.start + t.len),
+    unmaps=range_of,
     doc="munmap as one atomic do_munmap under the write lock",
 )
 
 
-@munmap.step("down_write")
-def _lock(k: Any, t: Any) -> None:
-    k.down_write()
+munmap.step("down_write")(down_write)
 
 
 @munmap.step("do_munmap")
-def _unmap(k: Any, t: Any) -> None:
+def _unmap(k: Kernel, t: RangeCall) -> None:
     t.retval = do_munmap(k, t.start, t.len)
 
 
-@munmap.step("up_write")
-def _unlock(k: Any, t: Any) -> None:
-    k.up_write()
-    k.ret(t.retval)
+munmap.step("up_write")(up_write_return)
 
 
 REFERENCE = Variant(

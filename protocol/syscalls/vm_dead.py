@@ -6,12 +6,11 @@ themselves, so they mean whatever the kernel object's primitives mean.
 
 from __future__ import annotations
 
-from typing import Any
-
+from ..kernel import Kernel, VmaView
 from ..state import VM_DEAD
 
 
-def mark_vmas_dead(k: Any, vma: Any, end: Any) -> None:
+def mark_vmas_dead(k: Kernel, vma: VmaView | None, end: int) -> None:
     """``for (tmp = vma; tmp && tmp->vm_start < end; tmp = tmp->vm_next) tmp->vm_flags |=
     VM_DEAD;`` — the range has been split first, so every vma walked lies inside it."""
     tmp = vma
@@ -20,7 +19,7 @@ def mark_vmas_dead(k: Any, vma: Any, end: Any) -> None:
         tmp = k.find_vma(tmp.end)  # tmp->vm_next
 
 
-def range_has_dead(k: Any, start: Any, end: Any) -> bool:
+def range_has_dead(k: Kernel, start: int, end: int) -> bool:
     """Whether a linked vma overlapping ``[start, end)`` is VM_DEAD (being unmapped)."""
     vma = k.find_vma(start)
     while vma and vma.start < end:

@@ -9,91 +9,34 @@ variant is measured against.
 
 from __future__ import annotations
 
-from typing import Any
-
-from vmacheck.protocol import Program, Variant
-from vmacheck.protocol.syscalls.common import MUNMAP_ERRNOS, bad_range
-
-munmap = Program(
-    "munmap",
-    params=("start", "len"),
-    locals=("end", "vma", "prev", "next", "floor", "ceiling", "retval"),
-    errnos=MUNMAP_ERRNOS,
-    unmaps=lambda t: (t.start, t.start + t.len),
+from vmacheck.protocol import Kernel, Program, Variant
+from vmacheck.protocol.syscalls.common import MUNMAP_ERRNOS, down_write, range_of, up_write_return
+from vmacheck.protocol.syscalls.munmap import (
+    DoMunmapFrame,
+    do_munmap_split_steps,
+    remove_vma_list_step,
+    unmap_region_steps,
 )
 
+munmap = Program("munmap", DoMunmapFrame, errnos=MUNMAP_ERRNOS, unmaps=range_of)
 
-@munmap.step("down_write")
-def down_write(k: Any, t: Any) -> None:
-    k.down_write()
+munmap.step("down_write")(down_write)
 
-
-@munmap.step("find_vma", kernel="do_munmap")
-def find_vma(k: Any, t: Any) -> None:
-    if bad_range(k, t.start, t.len):
-        t.retval = "EINVAL"
-        return k.goto("up_write")
-    t.end = t.start + t.len
-    t.vma = k.find_vma(t.start)
-    if not t.vma or t.vma.start >= t.end:
-        t.retval = 0
-        return k.goto("up_write")
-    t.prev = k.find_vma_prev(t.start)
-
-
-@munmap.step("split_first", kernel="__split_vma")
-def split_first(k: Any, t: Any) -> None:
-    if t.start > t.vma.start:
-        # let map_count go just above its limit temporarily, never on return
-        if t.end < t.vma.end and k.map_count >= k.max_map_count:
-            t.retval = "ENOMEM"
-            return k.goto("up_write")
-        k.split_vma(t.vma, t.start, new_below=False)
-        t.prev = t.vma
-        t.vma = k.find_vma(t.start)
-
-
-@munmap.step("split_last", kernel="__split_vma")
-def split_last(k: Any, t: Any) -> None:
-    last = k.find_vma(t.end)
-    if last and t.end > last.start:
-        k.split_vma(last, t.end, new_below=True)
-    t.vma = k.find_vma(t.start)
+# find_vma (checks, find_vma, prev); split_first, split_last (__split_vma; vma found again)
+do_munmap_split_steps(munmap, lookup="do_munmap", out="up_write", refind=True)
 
 
 @munmap.step("detach_vmas_to_be_unmapped")
-def detach(k: Any, t: Any) -> None:
+def detach(k: Kernel, t: DoMunmapFrame) -> None:
     k.detach_vmas_to_be_unmapped(t.vma, t.end)
 
 
-@munmap.step("unmap_region", kernel="unmap_vmas")
-def unmap_region(k: Any, t: Any) -> None:
-    t.next = k.find_vma(t.end)  # prev->vm_next, now that the range is detached
-    k.unmap_vmas(t.vma, t.start, t.end)
+# unmap_region: zap (next = prev->vm_next); free_pgtables between the neighbours
+unmap_region_steps(munmap)
 
+munmap.step("remove_vma_list")(remove_vma_list_step)
 
-@munmap.step("free_pgtables_bounds", kernel="free_pgtables")
-def free_pgtables_bounds(k: Any, t: Any) -> None:
-    # free_pgtables(tlb, vma, prev ? prev->vm_end : 0, next ? next->vm_start : TASK_SIZE)
-    t.floor = t.prev.end if t.prev else 0
-    t.ceiling = t.next.start if t.next else k.task_size
-
-
-@munmap.step("free_pgtables")
-def free_pgtables(k: Any, t: Any) -> None:
-    k.free_pgtables(t.vma, t.floor, t.ceiling)
-
-
-@munmap.step("remove_vma_list")
-def remove_vma_list(k: Any, t: Any) -> None:
-    k.remove_vma_list(t.vma)
-    t.retval = 0
-
-
-@munmap.step("up_write")
-def up_write(k: Any, t: Any) -> None:
-    k.up_write()
-    k.ret(t.retval)
+munmap.step("up_write")(up_write_return)
 
 
 VARIANT = Variant(

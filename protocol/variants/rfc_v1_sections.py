@@ -17,45 +17,50 @@ ranges are unmapped in two sections with one gap between them.
 
 from __future__ import annotations
 
-from typing import Any
-
-from vmacheck.protocol import Program, Variant
-from vmacheck.protocol.syscalls.common import MUNMAP_ERRNOS, bad_range
+from vmacheck.protocol import Kernel, Program, Ptr, Variant, VmaView
+from vmacheck.protocol.syscalls.common import MUNMAP_ERRNOS, down_write, range_of, up_write_return
+from vmacheck.protocol.syscalls.munmap import (
+    DoMunmapFrame,
+    do_munmap_find,
+    do_munmap_split_last,
+    read_free_pgtables_bounds,
+    split_would_exceed,
+    vm_next,
+)
 
 # Pages per section: the RFC's LARGE_MAP_THRESH (1 GB), scaled to the scenarios' page universe.
 SECTION = 1
 
-munmap = Program(
-    "munmap",
-    params=("start", "len"),
-    locals=("end", "addr", "sec_end", "vma", "prev", "next", "floor", "ceiling", "retval"),
-    errnos=MUNMAP_ERRNOS,
-    unmaps=lambda t: (t.start, t.start + t.len),
-)
+
+class SectionFrame(DoMunmapFrame):
+    """do_munmap's locals, and the section being unmapped: ``[addr, sec_end)``."""
+
+    addr: int
+    sec_end: int
+    # declared again, to come after the section's bounds as traces list them
+    vma: Ptr[VmaView]  # carried from one section to the next, across the dropped lock
+    prev: Ptr[VmaView]
+    next: Ptr[VmaView]
+    floor: int
+    ceiling: int
+    retval: int | str
 
 
-@munmap.step("down_write")
-def down_write(k: Any, t: Any) -> None:
-    k.down_write()
+munmap = Program("munmap", SectionFrame, errnos=MUNMAP_ERRNOS, unmaps=range_of)
+
+munmap.step("down_write")(down_write)
 
 
 @munmap.step("find_vma", kernel="do_munmap")
-def find_vma(k: Any, t: Any) -> None:
-    if bad_range(k, t.start, t.len):
-        t.retval = "EINVAL"
+def find_vma(k: Kernel, t: SectionFrame) -> None:
+    if not do_munmap_find(k, t):  # EINVAL, or nothing mapped in the range
         return k.goto("up_write")
-    t.end = t.start + t.len
-    t.vma = k.find_vma(t.start)
-    if not t.vma or t.vma.start >= t.end:
-        t.retval = 0
-        return k.goto("up_write")
-    t.prev = k.find_vma_prev(t.start)
     t.addr = t.start
 
 
 # --- one section: do_munmap(addr, sec_end), starting from the vma carried in --------------
 @munmap.step("split_first", kernel="__split_vma")
-def split_first(k: Any, t: Any) -> None:
+def split_first(k: Kernel, t: SectionFrame) -> None:
     t.sec_end = min(t.addr + SECTION, t.end)
     if not t.vma or t.vma.start >= t.end:
         t.retval = 0  # nothing mapped in the rest of the range
@@ -63,7 +68,7 @@ def split_first(k: Any, t: Any) -> None:
     if t.vma.start >= t.sec_end:
         return k.goto("next_section")  # a hole: nothing mapped in this section
     if t.addr > t.vma.start:
-        if t.sec_end < t.vma.end and k.map_count >= k.max_map_count:
+        if split_would_exceed(k, t.vma, t.sec_end):
             t.retval = "ENOMEM"
             return k.goto("up_write")
         k.split_vma(t.vma, t.addr, new_below=False)
@@ -71,12 +76,9 @@ def split_first(k: Any, t: Any) -> None:
 
 
 @munmap.step("split_last", kernel="__split_vma")
-def split_last(k: Any, t: Any) -> None:
-    last = k.find_vma(t.sec_end)
-    if last and t.sec_end > last.start:
-        k.split_vma(last, t.sec_end, new_below=True)
-    # vma = prev ? prev->vm_next : mm->mmap — through the prev carried across the gap
-    t.vma = k.find_vma(t.prev.end) if t.prev else k.find_vma(0)
+def split_last(k: Kernel, t: SectionFrame) -> None:
+    do_munmap_split_last(k, t.sec_end)
+    t.vma = vm_next(k, t.prev)  # through the prev carried across the gap
     if not t.vma:
         # Nothing after prev: the RFC would pass NULL to detach_vmas_to_be_unmapped (an
         # oops). Only a prev made stale across the dropped lock gets here, and reading it
@@ -86,36 +88,33 @@ def split_last(k: Any, t: Any) -> None:
 
 
 @munmap.step("detach_vmas_to_be_unmapped")
-def detach(k: Any, t: Any) -> None:
+def detach(k: Kernel, t: SectionFrame) -> None:
     k.detach_vmas_to_be_unmapped(t.vma, t.sec_end)
 
 
 @munmap.step("unmap_region", kernel="unmap_vmas")
-def unmap_region(k: Any, t: Any) -> None:
+def unmap_region(k: Kernel, t: SectionFrame) -> None:
     t.next = k.find_vma(t.sec_end)  # prev->vm_next, now that the section is detached
     k.unmap_vmas(t.vma, t.addr, t.sec_end)
 
 
-@munmap.step("free_pgtables_bounds", kernel="free_pgtables")
-def free_pgtables_bounds(k: Any, t: Any) -> None:
-    t.floor = t.prev.end if t.prev else 0
-    t.ceiling = t.next.start if t.next else k.task_size
+munmap.step("free_pgtables_bounds", kernel="free_pgtables")(read_free_pgtables_bounds)
 
 
 @munmap.step("free_pgtables")
-def free_pgtables(k: Any, t: Any) -> None:
+def free_pgtables(k: Kernel, t: SectionFrame) -> None:
     k.free_pgtables(t.vma, t.floor, t.ceiling)
 
 
 @munmap.step("remove_vma_list")
-def remove_vma_list(k: Any, t: Any) -> None:
+def remove_vma_list(k: Kernel, t: SectionFrame) -> None:
     k.remove_vma_list(t.vma)
     t.vma = t.next  # the section after starts from here: carried across the gap
 
 
 # --- between sections ------------------------------------------------------------------
 @munmap.step("next_section", kernel="up_write")
-def next_section(k: Any, t: Any) -> None:
+def next_section(k: Kernel, t: SectionFrame) -> None:
     t.addr = t.sec_end
     if t.addr >= t.end:
         t.retval = 0
@@ -127,15 +126,12 @@ def next_section(k: Any, t: Any) -> None:
 
 
 @munmap.step("cond_resched_down_write", kernel="down_write")
-def cond_resched_down_write(k: Any, t: Any) -> None:
+def cond_resched_down_write(k: Kernel, t: SectionFrame) -> None:
     k.down_write()
     k.goto("split_first")
 
 
-@munmap.step("up_write")
-def up_write(k: Any, t: Any) -> None:
-    k.up_write()
-    k.ret(t.retval)
+munmap.step("up_write")(up_write_return)
 
 
 VARIANT = Variant(

@@ -18,40 +18,28 @@ Its flaws, modelled as written:
 
 from __future__ import annotations
 
-from typing import Any
-
-from vmacheck.protocol import Program, Variant
-from vmacheck.protocol.syscalls.common import MUNMAP_ERRNOS, bad_range
-
-munmap = Program(
-    "munmap",
-    params=("start", "len"),
-    locals=("end", "vma", "prev", "next", "floor", "ceiling", "retval"),
-    errnos=MUNMAP_ERRNOS,
-    unmaps=lambda t: (t.start, t.start + t.len),
+from vmacheck.protocol import Kernel, Program, Variant
+from vmacheck.protocol.syscalls.common import MUNMAP_ERRNOS, down_write, range_of, up_read_return
+from vmacheck.protocol.syscalls.munmap import (
+    DoMunmapFrame,
+    find_vma_step,
+    split_last_step,
+    unmap_region_steps,
 )
+
+munmap = Program("munmap", DoMunmapFrame, errnos=MUNMAP_ERRNOS, unmaps=range_of)
 
 
 @munmap.step("down_read")
-def down_read(k: Any, t: Any) -> None:
+def down_read(k: Kernel, t: DoMunmapFrame) -> None:
     k.down_read()
 
 
-@munmap.step("find_vma", kernel="munmap_lookup_vma")
-def find_vma(k: Any, t: Any) -> None:
-    if bad_range(k, t.start, t.len):
-        t.retval = "EINVAL"
-        return k.goto("out")
-    t.end = t.start + t.len
-    t.vma = k.find_vma(t.start)
-    if not t.vma or t.vma.start >= t.end:
-        t.retval = 0
-        return k.goto("out")
-    t.prev = k.find_vma_prev(t.start)
+munmap.step("find_vma", kernel="munmap_lookup_vma")(find_vma_step(out="out"))
 
 
 @munmap.step("split_first", kernel="__split_vma")
-def split_first(k: Any, t: Any) -> None:
+def split_first(k: Kernel, t: DoMunmapFrame) -> None:
     if t.start > t.vma.start:
         # RFC v2 wrote '>' where do_munmap has '>=' (the seed thread quotes the '>=' form)
         if t.end < t.vma.end and k.map_count > k.max_map_count:
@@ -61,61 +49,38 @@ def split_first(k: Any, t: Any) -> None:
         t.prev = t.vma
 
 
-@munmap.step("split_last", kernel="__split_vma")
-def split_last(k: Any, t: Any) -> None:
-    last = k.find_vma(t.end)
-    if last and t.end > last.start:
-        k.split_vma(last, t.end, new_below=True)  # under the READ lock
-    t.vma = k.find_vma(t.prev.end) if t.prev else k.find_vma(0)  # prev ? prev->vm_next : mm->mmap
+# __split_vma under the READ lock; then vma = prev ? prev->vm_next : mm->mmap
+munmap.step("split_last", kernel="__split_vma")(split_last_step(refind=False))
 
-
-@munmap.step("unmap_region", kernel="unmap_vmas")
-def unmap_region(k: Any, t: Any) -> None:
-    t.next = k.find_vma(t.end)
-    k.unmap_vmas(t.vma, t.start, t.end)
-
-
-@munmap.step("free_pgtables_bounds", kernel="free_pgtables")
-def free_pgtables_bounds(k: Any, t: Any) -> None:
-    t.floor = t.prev.end if t.prev else 0
-    t.ceiling = t.next.start if t.next else k.task_size
-
-
-@munmap.step("free_pgtables")
-def free_pgtables(k: Any, t: Any) -> None:
-    k.free_pgtables(t.vma, t.floor, t.ceiling)  # the vmas are still linked
+# unmap_region, still under the READ lock: page tables freed while the vmas are still linked
+unmap_region_steps(munmap)
 
 
 @munmap.step("up_read")
-def up_read(k: Any, t: Any) -> None:
+def up_read(k: Kernel, t: DoMunmapFrame) -> None:
     k.up_read()
 
 
-@munmap.step("down_write")
-def down_write(k: Any, t: Any) -> None:
-    k.down_write()
+munmap.step("down_write")(down_write)
 
 
 @munmap.step("detach_vmas_to_be_unmapped")
-def detach(k: Any, t: Any) -> None:
+def detach(k: Kernel, t: DoMunmapFrame) -> None:
     k.detach_vmas_to_be_unmapped(t.vma, t.end)  # vma carried from the read phase
 
 
 @munmap.step("remove_vma_list")
-def remove_vma_list(k: Any, t: Any) -> None:
+def remove_vma_list(k: Kernel, t: DoMunmapFrame) -> None:
     k.remove_vma_list(t.vma)
 
 
 @munmap.step("up_write")
-def up_write(k: Any, t: Any) -> None:
+def up_write(k: Kernel, t: DoMunmapFrame) -> None:
     k.up_write()
     k.ret(0)
 
 
-@munmap.step("out", kernel="up_read")
-def out(k: Any, t: Any) -> None:
-    k.up_read()
-    k.ret(t.retval)
+munmap.step("out", kernel="up_read")(up_read_return)
 
 
 VARIANT = Variant(

@@ -16,118 +16,76 @@ pointers point to — VM_DEAD is honoured only by the fault path.
 
 from __future__ import annotations
 
-from typing import Any
-
-from vmacheck.protocol import Program, Variant
+from vmacheck.protocol import Kernel, Program, Variant
 from vmacheck.protocol.syscalls.access_vm_dead import access_vm_dead
-from vmacheck.protocol.syscalls.common import MUNMAP_ERRNOS, bad_range
+from vmacheck.protocol.syscalls.common import MUNMAP_ERRNOS, down_write, range_of, up_write_return
+from vmacheck.protocol.syscalls.munmap import (
+    DoMunmapFrame,
+    do_munmap_split_steps,
+    free_pgtables_bounds,
+    remove_vma_list_step,
+)
 from vmacheck.protocol.syscalls.vm_dead import mark_vmas_dead
 
-munmap = Program(
-    "munmap",
-    params=("start", "len"),
-    locals=("end", "vma", "prev", "next", "floor", "ceiling", "retval"),
-    errnos=MUNMAP_ERRNOS,
-    unmaps=lambda t: (t.start, t.start + t.len),
-)
+munmap = Program("munmap", DoMunmapFrame, errnos=MUNMAP_ERRNOS, unmaps=range_of)
 
 
 # --- phase 1: W{ find, check, split, VM_DEAD } ------------------------------------------
-@munmap.step("down_write")
-def down_write(k: Any, t: Any) -> None:
-    k.down_write()
+munmap.step("down_write")(down_write)
 
-
-@munmap.step("find_vma", kernel="munmap_lookup_vma")
-def find_vma(k: Any, t: Any) -> None:
-    if bad_range(k, t.start, t.len):
-        t.retval = "EINVAL"
-        return k.goto("out")
-    t.end = t.start + t.len
-    t.vma = k.find_vma(t.start)
-    if not t.vma or t.vma.start >= t.end:
-        t.retval = 0
-        return k.goto("out")
-    t.prev = k.find_vma_prev(t.start)
-
-
-@munmap.step("split_first", kernel="__split_vma")
-def split_first(k: Any, t: Any) -> None:
-    if t.start > t.vma.start:
-        if t.end < t.vma.end and k.map_count >= k.max_map_count:
-            t.retval = "ENOMEM"
-            return k.goto("out")
-        k.split_vma(t.vma, t.start, new_below=False)
-        t.prev = t.vma
-
-
-@munmap.step("split_last", kernel="__split_vma")
-def split_last(k: Any, t: Any) -> None:
-    last = k.find_vma(t.end)
-    if last and t.end > last.start:
-        k.split_vma(last, t.end, new_below=True)
-    t.vma = k.find_vma(t.prev.end) if t.prev else k.find_vma(0)  # prev ? prev->vm_next : mm->mmap
+# find_vma (checks, find_vma, prev); split_first, split_last (__split_vma; vma = prev->vm_next)
+do_munmap_split_steps(munmap, lookup="munmap_lookup_vma", out="out", refind=False)
 
 
 @munmap.step("mark_vm_dead", kernel="vma->vm_flags |= VM_DEAD")
-def mark_vm_dead(k: Any, t: Any) -> None:
+def mark_vm_dead(k: Kernel, t: DoMunmapFrame) -> None:
     mark_vmas_dead(k, t.vma, t.end)
 
 
 @munmap.step("up_write")
-def up_write(k: Any, t: Any) -> None:
+def up_write(k: Kernel, t: DoMunmapFrame) -> None:
     k.up_write()
 
 
 # --- phase 2: R{ zap } ------------------------------------------------------------------
 @munmap.step("down_read")
-def down_read(k: Any, t: Any) -> None:
+def down_read(k: Kernel, t: DoMunmapFrame) -> None:
     k.down_read()
 
 
 @munmap.step("zap_page_range", kernel="unmap_vmas")
-def zap_page_range(k: Any, t: Any) -> None:
+def zap_page_range(k: Kernel, t: DoMunmapFrame) -> None:
     k.unmap_vmas(t.vma, t.start, t.end)  # vma carried from phase 1
 
 
 @munmap.step("up_read")
-def up_read(k: Any, t: Any) -> None:
+def up_read(k: Kernel, t: DoMunmapFrame) -> None:
     k.up_read()
 
 
 # --- phase 3: W{ free_pgtables, detach, free } ------------------------------------------
-@munmap.step("down_write_again", kernel="down_write")
-def down_write_again(k: Any, t: Any) -> None:
-    k.down_write()
+munmap.step("down_write_again", kernel="down_write")(down_write)
 
 
 @munmap.step("free_pgtables_bounds", kernel="free_pgtables")
-def free_pgtables_bounds(k: Any, t: Any) -> None:
+def read_free_pgtables_bounds(k: Kernel, t: DoMunmapFrame) -> None:
     t.next = k.find_vma(t.end)  # next recomputed now; prev is carried
-    t.floor = t.prev.end if t.prev else 0
-    t.ceiling = t.next.start if t.next else k.task_size
+    t.floor, t.ceiling = free_pgtables_bounds(k, t.prev, t.next)
 
 
 @munmap.step("free_pgtables")
-def free_pgtables(k: Any, t: Any) -> None:
+def free_pgtables(k: Kernel, t: DoMunmapFrame) -> None:
     k.free_pgtables(t.vma, t.floor, t.ceiling)
 
 
 @munmap.step("detach_vmas_to_be_unmapped")
-def detach(k: Any, t: Any) -> None:
+def detach(k: Kernel, t: DoMunmapFrame) -> None:
     k.detach_vmas_to_be_unmapped(t.vma, t.end)
 
 
-@munmap.step("remove_vma_list")
-def remove_vma_list(k: Any, t: Any) -> None:
-    k.remove_vma_list(t.vma)
-    t.retval = 0
+munmap.step("remove_vma_list")(remove_vma_list_step)
 
-
-@munmap.step("out", kernel="up_write")
-def out(k: Any, t: Any) -> None:
-    k.up_write()
-    k.ret(t.retval)
+munmap.step("out", kernel="up_write")(up_write_return)
 
 
 VARIANT = Variant(

@@ -15,117 +15,66 @@ dropped), ``find_vma`` again â€” the address space may have changed in between â
 
 from __future__ import annotations
 
-from typing import Any
-
-from vmacheck.protocol import VM_GROWSDOWN, VM_GROWSUP, Program, Variant
-from vmacheck.protocol.syscalls.common import MUNMAP_ERRNOS, bad_range
+from vmacheck.protocol import VM_GROWSDOWN, VM_GROWSUP, Kernel, Program, Variant
+from vmacheck.protocol.syscalls.access import AccessFrame, do_anonymous_page, expand_stack, pte_alloc
+from vmacheck.protocol.syscalls.common import (
+    MUNMAP_ERRNOS,
+    down_write,
+    range_of,
+    up_read_return,
+    up_write_return,
+)
+from vmacheck.protocol.syscalls.munmap import DoMunmapFrame, do_munmap_split_steps, unmap_region_steps
 
 # --- munmap: do_vmi_align_munmap with downgrade, as 4.20 -------------------------------------
-munmap = Program(
-    "munmap",
-    params=("start", "len"),
-    locals=("end", "vma", "prev", "next", "floor", "ceiling", "retval"),
-    errnos=MUNMAP_ERRNOS,
-    unmaps=lambda t: (t.start, t.start + t.len),
-)
+munmap = Program("munmap", DoMunmapFrame, errnos=MUNMAP_ERRNOS, unmaps=range_of)
 
+munmap.step("down_write", kernel="mmap_write_lock")(down_write)
 
-@munmap.step("down_write", kernel="mmap_write_lock")
-def down_write(k: Any, t: Any) -> None:
-    k.down_write()
-
-
-@munmap.step("find_vma", kernel="do_vmi_munmap")
-def find_vma(k: Any, t: Any) -> None:
-    if bad_range(k, t.start, t.len):
-        t.retval = "EINVAL"
-        return k.goto("up_write")
-    t.end = t.start + t.len
-    t.vma = k.find_vma(t.start)
-    if not t.vma or t.vma.start >= t.end:
-        t.retval = 0
-        return k.goto("up_write")
-    t.prev = k.find_vma_prev(t.start)
-
-
-@munmap.step("split_first", kernel="__split_vma")
-def split_first(k: Any, t: Any) -> None:
-    if t.start > t.vma.start:
-        if t.end < t.vma.end and k.map_count >= k.max_map_count:
-            t.retval = "ENOMEM"
-            return k.goto("up_write")
-        k.split_vma(t.vma, t.start, new_below=False)
-        t.prev = t.vma
-        t.vma = k.find_vma(t.start)
-
-
-@munmap.step("split_last", kernel="__split_vma")
-def split_last(k: Any, t: Any) -> None:
-    last = k.find_vma(t.end)
-    if last and t.end > last.start:
-        k.split_vma(last, t.end, new_below=True)
-    t.vma = k.find_vma(t.start)
+# find_vma (checks, find_vma, prev); split_first, split_last (__split_vma; vma found again)
+do_munmap_split_steps(munmap, lookup="do_vmi_munmap", out="up_write", refind=True)
 
 
 @munmap.step("detach_vmas_to_be_unmapped", kernel="vma_mas_detach")
-def detach(k: Any, t: Any) -> None:
+def detach(k: Kernel, t: DoMunmapFrame) -> None:
     k.detach_vmas_to_be_unmapped(t.vma, t.end)
 
 
 @munmap.step("downgrade_write", kernel="mmap_write_downgrade")
-def downgrade_write(k: Any, t: Any) -> None:
+def downgrade_write(k: Kernel, t: DoMunmapFrame) -> None:
     k.downgrade_write()  # always: no vma changes size under the read lock any more
 
 
-@munmap.step("unmap_region", kernel="unmap_vmas")
-def unmap_region(k: Any, t: Any) -> None:
-    t.next = k.find_vma(t.end)
-    k.unmap_vmas(t.vma, t.start, t.end)
-
-
-@munmap.step("free_pgtables_bounds", kernel="free_pgtables")
-def free_pgtables_bounds(k: Any, t: Any) -> None:
-    t.floor = t.prev.end if t.prev else 0
-    t.ceiling = t.next.start if t.next else k.task_size
-
-
-@munmap.step("free_pgtables")
-def free_pgtables(k: Any, t: Any) -> None:
-    k.free_pgtables(t.vma, t.floor, t.ceiling)
+# R{ unmap_region: zap; read free_pgtables' floor and ceiling, faults beside us; free }
+unmap_region_steps(munmap)
 
 
 @munmap.step("remove_vma_list", kernel="remove_mt")
-def remove_vma_list(k: Any, t: Any) -> None:
+def remove_vma_list(k: Kernel, t: DoMunmapFrame) -> None:
     k.remove_vma_list(t.vma)
 
 
 @munmap.step("up_read", kernel="mmap_read_unlock")
-def up_read(k: Any, t: Any) -> None:
+def read_unlock(k: Kernel, t: DoMunmapFrame) -> None:
     k.up_read()
     k.ret(0)
 
 
-@munmap.step("up_write", kernel="mmap_write_unlock")
-def up_write(k: Any, t: Any) -> None:
-    k.up_write()
-    k.ret(t.retval)
+munmap.step("up_write", kernel="mmap_write_unlock")(up_write_return)
 
 
 # --- access: lock_mm_and_find_vma, expanding the stack only under the write lock -------------
 access = Program(
-    "access",
-    params=("addr",),
-    locals=("vma", "pt", "retval"),
-    doc="a user access to one page; stack expansion under the write lock (Linux 6.5)",
+    "access", AccessFrame, doc="a user access to one page; stack expansion under the write lock (Linux 6.5)"
 )
 
 
 @access.step("down_read", kernel="get_mmap_lock_carefully")
-def fault_down_read(k: Any, t: Any) -> None:
+def fault_down_read(k: Kernel, t: AccessFrame) -> None:
     k.down_read()
 
 
-def _needs_expansion(k: Any, t: Any) -> bool:
+def _needs_expansion(k: Kernel, t: AccessFrame) -> bool:
     """After ``find_vma``: whether ``addr`` can only be reached by growing a stack; sets
     ``t.vma`` to the stack (a VM_GROWSUP one lies below ``addr``)."""
     if t.vma and t.vma.flags & VM_GROWSDOWN:
@@ -138,7 +87,7 @@ def _needs_expansion(k: Any, t: Any) -> bool:
 
 
 @access.step("find_vma", kernel="lock_mm_and_find_vma")
-def fault_find_vma(k: Any, t: Any) -> None:
+def fault_find_vma(k: Kernel, t: AccessFrame) -> None:
     t.vma = k.find_vma(t.addr)
     if t.vma and t.vma.start <= t.addr:
         return k.goto("__pte_alloc")
@@ -150,17 +99,15 @@ def fault_find_vma(k: Any, t: Any) -> None:
 
 
 @access.step("mmap_read_unlock", kernel="upgrade_mmap_lock_carefully")
-def fault_read_unlock(k: Any, t: Any) -> None:
+def fault_read_unlock(k: Kernel, t: AccessFrame) -> None:
     k.up_read()
 
 
-@access.step("mmap_write_lock", kernel="upgrade_mmap_lock_carefully")
-def fault_write_lock(k: Any, t: Any) -> None:
-    k.down_write()
+access.step("mmap_write_lock", kernel="upgrade_mmap_lock_carefully")(down_write)
 
 
 @access.step("find_vma_again", kernel="lock_mm_and_find_vma")
-def fault_find_vma_again(k: Any, t: Any) -> None:
+def fault_find_vma_again(k: Kernel, t: AccessFrame) -> None:
     # The lock was dropped: the vma found before may be gone. Look it up again.
     t.vma = k.find_vma(t.addr)
     if t.vma and t.vma.start <= t.addr:
@@ -171,40 +118,21 @@ def fault_find_vma_again(k: Any, t: Any) -> None:
         return k.goto("mmap_write_unlock")
 
 
-@access.step("expand_stack_locked")
-def expand_stack_locked(k: Any, t: Any) -> None:
-    if t.vma.flags & VM_GROWSDOWN:
-        k.expand_downwards(t.vma, t.addr)
-    else:
-        k.expand_upwards(t.vma, t.addr)
+# expand_downwards or expand_upwards, as before 6.5 but under the write lock
+access.step("expand_stack_locked")(expand_stack)
 
 
 @access.step("mmap_write_downgrade")
-def fault_downgrade(k: Any, t: Any) -> None:
+def fault_downgrade(k: Kernel, t: AccessFrame) -> None:
     k.downgrade_write()
 
 
-@access.step("__pte_alloc", kernel="handle_mm_fault")
-def fault_pte_alloc(k: Any, t: Any) -> None:
-    t.pt = k.pte_alloc(t.addr)
+# handle_mm_fault under the read lock, as before 6.5
+access.step("__pte_alloc", kernel="handle_mm_fault")(pte_alloc)
+access.step("do_anonymous_page")(do_anonymous_page)
+access.step("up_read", kernel="mmap_read_unlock")(up_read_return)
 
-
-@access.step("do_anonymous_page")
-def fault_do_anonymous_page(k: Any, t: Any) -> None:
-    k.set_pte(t.pt, t.addr, t.vma.tag)
-    t.retval = "ok"
-
-
-@access.step("up_read", kernel="mmap_read_unlock")
-def fault_up_read(k: Any, t: Any) -> None:
-    k.up_read()
-    k.ret(t.retval)
-
-
-@access.step("mmap_write_unlock")
-def fault_write_unlock(k: Any, t: Any) -> None:
-    k.up_write()
-    k.ret(t.retval)
+access.step("mmap_write_unlock")(up_write_return)
 
 
 VARIANT = Variant(

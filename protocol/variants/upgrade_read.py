@@ -22,105 +22,64 @@ while it held the read lock (any munmap, mmap or mremap), wait for each other fo
 
 from __future__ import annotations
 
-from typing import Any
-
-from vmacheck.protocol import Program, Variant
+from vmacheck.protocol import Kernel, Program, Variant
 from vmacheck.protocol.syscalls.access_vm_dead import access_vm_dead
-from vmacheck.protocol.syscalls.common import MUNMAP_ERRNOS, bad_range
+from vmacheck.protocol.syscalls.common import MUNMAP_ERRNOS, down_write, range_of, up_write_return
+from vmacheck.protocol.syscalls.munmap import (
+    DoMunmapFrame,
+    do_munmap_split_steps,
+    free_pgtables_bounds,
+    remove_vma_list_step,
+)
 from vmacheck.protocol.syscalls.vm_dead import mark_vmas_dead
 
-munmap = Program(
-    "munmap",
-    params=("start", "len"),
-    locals=("end", "vma", "prev", "next", "floor", "ceiling", "retval"),
-    errnos=MUNMAP_ERRNOS,
-    unmaps=lambda t: (t.start, t.start + t.len),
-)
+munmap = Program("munmap", DoMunmapFrame, errnos=MUNMAP_ERRNOS, unmaps=range_of)
 
+munmap.step("down_write")(down_write)
 
-@munmap.step("down_write")
-def down_write(k: Any, t: Any) -> None:
-    k.down_write()
-
-
-@munmap.step("find_vma", kernel="do_munmap")
-def find_vma(k: Any, t: Any) -> None:
-    if bad_range(k, t.start, t.len):
-        t.retval = "EINVAL"
-        return k.goto("up_write")
-    t.end = t.start + t.len
-    t.vma = k.find_vma(t.start)
-    if not t.vma or t.vma.start >= t.end:
-        t.retval = 0
-        return k.goto("up_write")
-    t.prev = k.find_vma_prev(t.start)
-
-
-@munmap.step("split_first", kernel="__split_vma")
-def split_first(k: Any, t: Any) -> None:
-    if t.start > t.vma.start:
-        if t.end < t.vma.end and k.map_count >= k.max_map_count:
-            t.retval = "ENOMEM"
-            return k.goto("up_write")
-        k.split_vma(t.vma, t.start, new_below=False)
-        t.prev = t.vma
-
-
-@munmap.step("split_last", kernel="__split_vma")
-def split_last(k: Any, t: Any) -> None:
-    last = k.find_vma(t.end)
-    if last and t.end > last.start:
-        k.split_vma(last, t.end, new_below=True)
-    t.vma = k.find_vma(t.prev.end) if t.prev else k.find_vma(0)
+# find_vma (checks, find_vma, prev); split_first, split_last (__split_vma; vma = prev->vm_next)
+do_munmap_split_steps(munmap, lookup="do_munmap", out="up_write", refind=False)
 
 
 @munmap.step("mark_vm_dead", kernel="vma->vm_flags |= VM_DEAD")
-def mark_vm_dead(k: Any, t: Any) -> None:
+def mark_vm_dead(k: Kernel, t: DoMunmapFrame) -> None:
     mark_vmas_dead(k, t.vma, t.end)
 
 
 @munmap.step("downgrade_write")
-def downgrade_write(k: Any, t: Any) -> None:
+def downgrade_write(k: Kernel, t: DoMunmapFrame) -> None:
     k.downgrade_write()
 
 
 @munmap.step("unmap_vmas", kernel="unmap_vmas")
-def unmap_vmas(k: Any, t: Any) -> None:
+def unmap_vmas(k: Kernel, t: DoMunmapFrame) -> None:
     k.unmap_vmas(t.vma, t.start, t.end)
 
 
 @munmap.step("upgrade_read")
-def upgrade_read(k: Any, t: Any) -> None:
+def upgrade_read(k: Kernel, t: DoMunmapFrame) -> None:
     k.upgrade_read()
 
 
 @munmap.step("detach_vmas_to_be_unmapped")
-def detach(k: Any, t: Any) -> None:
+def detach(k: Kernel, t: DoMunmapFrame) -> None:
     k.detach_vmas_to_be_unmapped(t.vma, t.end)
 
 
 @munmap.step("free_pgtables_bounds", kernel="free_pgtables")
-def free_pgtables_bounds(k: Any, t: Any) -> None:
+def read_free_pgtables_bounds(k: Kernel, t: DoMunmapFrame) -> None:
     t.next = k.find_vma(t.end)
-    t.floor = t.prev.end if t.prev else 0
-    t.ceiling = t.next.start if t.next else k.task_size
+    t.floor, t.ceiling = free_pgtables_bounds(k, t.prev, t.next)
 
 
 @munmap.step("free_pgtables")
-def free_pgtables(k: Any, t: Any) -> None:
+def free_pgtables(k: Kernel, t: DoMunmapFrame) -> None:
     k.free_pgtables(t.vma, t.floor, t.ceiling)
 
 
-@munmap.step("remove_vma_list")
-def remove_vma_list(k: Any, t: Any) -> None:
-    k.remove_vma_list(t.vma)
-    t.retval = 0
+munmap.step("remove_vma_list")(remove_vma_list_step)
 
-
-@munmap.step("up_write")
-def up_write(k: Any, t: Any) -> None:
-    k.up_write()
-    k.ret(t.retval)
+munmap.step("up_write")(up_write_return)
 
 
 VARIANT = Variant(

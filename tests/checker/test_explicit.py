@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from vmacheck.checker.core.result import HOLDS, UNKNOWN, VIOLATED
 from vmacheck.checker.engines.explicit import Search, SearchOptions
 from vmacheck.checker.report.trace import replay, trace_json
 from vmacheck.properties import Property, Violation
 from vmacheck.properties import shipped as shipped_properties
-from vmacheck.protocol import Model, Program, Scenario, State, Variant, VmaSpec, thread
+from vmacheck.protocol import Kernel, Model, Program, Scenario, State, Variant, VmaSpec, thread
 from vmacheck.protocol.scenarios import shipped as shipped_scenarios
+from vmacheck.protocol.syscalls.common import RangeArgs
 from vmacheck.protocol.variants import shipped as shipped_variants
 
 PROPS = list(shipped_properties().values())
@@ -118,18 +117,18 @@ def test_search_stops_once_every_property_is_violated() -> None:
 
 
 def _deadlocking_variant() -> Variant:
-    prog = Program("munmap", params=("start", "len"))
+    prog = Program("munmap", RangeArgs)
 
     @prog.step("down_read")
-    def _a(k: Any, t: Any) -> None:
+    def _a(k: Kernel, t: RangeArgs) -> None:
         k.down_read()
 
     @prog.step("down_read_again")
-    def _b(k: Any, t: Any) -> None:
+    def _b(k: Kernel, t: RangeArgs) -> None:
         k.down_read()  # recursive read: queues behind a waiting writer
 
     @prog.step("up_read")
-    def _c(k: Any, t: Any) -> None:
+    def _c(k: Kernel, t: RangeArgs) -> None:
         k.up_read()
         k.up_read()
         k.ret(0)

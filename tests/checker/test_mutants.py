@@ -9,10 +9,13 @@ evidence that the checker catches bugs. The report is printed and written to
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from tests.builders import rebuild
 from vmacheck.checker.engines.explicit import Search
 from vmacheck.checker.mutants import (
     EQUIVALENT,
@@ -27,8 +30,9 @@ from vmacheck.checker.mutants import (
     same_behaviour,
 )
 from vmacheck.properties import shipped as shipped_properties
-from vmacheck.protocol import Model
+from vmacheck.protocol import Kernel, Model, Variant
 from vmacheck.protocol.scenarios import shipped as shipped_scenarios
+from vmacheck.protocol.syscalls.munmap import DoMunmapFrame
 from vmacheck.protocol.variants import shipped as shipped_variants
 
 PROPS = list(shipped_properties().values())
@@ -59,10 +63,24 @@ def test_generation_is_generic_and_deterministic() -> None:
 
 
 def test_mutant_descriptions_name_the_change() -> None:
-    texts = [f"{m.operator}: {m.description}" for m in generate(VARIANTS["downgrade-4.20"])]
-    assert "drop-lock: step 'down_write' line 30: drop k.down_write()" in texts
-    assert any(t.startswith("flip-map-count") and "k.map_count > k.max_map_count" in t for t in texts)
+    v420 = VARIANTS["downgrade-4.20"]
+    texts = [f"{m.operator}: {m.description}" for m in generate(v420)]
+    line = Path(v420.file).read_text().splitlines().index("    k.downgrade_write()") + 1
+    assert f"drop-lock: step 'downgrade_write' line {line}: drop k.downgrade_write()" in texts
     assert "swap-steps: munmap: swap steps 'detach_vmas_to_be_unmapped' and 'downgrade_write'" in texts
+    # steps appended by a library call are swapped as a whole, named by the call; a lock is
+    # moved only into a step function of the file, never into code written elsewhere
+    assert (
+        "swap-steps: munmap: swap steps 'do_munmap_split_steps(...)' and 'detach_vmas_to_be_unmapped'"
+        in texts
+    )
+    assert not any("'down_write' and 'do_munmap_split_steps(...)'" in t for t in texts)  # neither is here
+    assert "swap-steps: munmap: swap steps 'downgrade_write' and 'unmap_region_steps(...)'" in texts
+    assert not any("move k.downgrade_write() to the start of next step" in t for t in texts)
+    v2 = [f"{m.operator}: {m.description}" for m in generate(VARIANTS["rfc-v2-read-split"])]
+    assert any(
+        t.startswith("flip-map-count") and "k.map_count > k.max_map_count -> " in t and ">=" in t for t in v2
+    )
 
 
 def _one(variant: str, operator: str, contains: str):  # type: ignore[no-untyped-def]
@@ -71,36 +89,97 @@ def _one(variant: str, operator: str, contains: str):  # type: ignore[no-untyped
     )
 
 
+# Bugs in the parts of __do_munmap the variants share (vmacheck.protocol.syscalls.munmap): the
+# mutation operators see only variant files, so these are written out. Each is what an
+# operator would make of the library's code (drop-primitive, flip-map-count, skip-map-count,
+# drop-split, swap-steps), put into baseline-4.19.
+def _split_first(check: str, split: bool = True) -> Callable[[Kernel, DoMunmapFrame], None]:
+    def split_first(k: Kernel, t: DoMunmapFrame) -> None:
+        if t.start > t.vma.start:
+            over = {
+                ">=": t.end < t.vma.end and k.map_count >= k.max_map_count,
+                ">": t.end < t.vma.end and k.map_count > k.max_map_count,  # flip-map-count
+                "skip": False,  # skip-map-count
+            }[check]
+            if over:
+                t.retval = "ENOMEM"
+                return k.goto("up_write")
+            if split:  # not: drop-split
+                k.split_vma(t.vma, t.start, new_below=False)
+            t.prev = t.vma
+            t.vma = k.find_vma(t.start)
+
+    return split_first
+
+
+def _retval_0(k: Kernel, t: DoMunmapFrame) -> None:
+    t.retval = 0  # remove_vma_list dropped
+
+
+def _nothing(k: Kernel, t: DoMunmapFrame) -> None:
+    pass  # free_pgtables dropped
+
+
+def _baseline(name: str, order: list[str] | None = None, **replace: Callable[[Kernel, Any], None]) -> Variant:
+    base = VARIANTS["baseline-4.19"]
+    return Variant(name, "mutant", rebuild(base.munmap, order=order, replace=replace))
+
+
+def test_the_written_out_split_first_is_the_librarys() -> None:
+    """The written-out step, unmutated, behaves as the library's: the mutants below differ
+    from baseline-4.19 by their mutation only."""
+    same = _baseline("same", split_first=_split_first(">="))
+    for sc in ("mprotect-at-limit", "munmap-over-limit", "access-split-vma"):
+        assert same_behaviour(VARIANTS["baseline-4.19"], same, SCENARIOS[sc]), sc
+
+
+_LABELS = [st.label for st in VARIANTS["baseline-4.19"].munmap.steps]
+_SPLITS_SWAPPED = _LABELS[:2] + ["split_last", "split_first"] + _LABELS[4:]
+
+
 @pytest.mark.parametrize(
-    ("operator", "contains", "scenario", "prop", "message"),
+    ("mutant", "scenario", "prop", "message"),
     [
-        ("drop-primitive", "remove_vma_list", "access-split-vma", "vma_consistency", "is never freed"),
         (
-            "drop-primitive",
-            "free_pgtables",
+            lambda: _baseline("no-remove", remove_vma_list=_retval_0),  # drop-primitive
+            "access-split-vma",
+            "vma_consistency",
+            "is never freed",
+        ),
+        (
+            lambda: _baseline("no-free", free_pgtables=_nothing),  # drop-primitive
             "two-munmaps",
             "vma_consistency",
             "still allocated, under no vma",
         ),
-        ("flip-map-count", ">", "mprotect-at-limit", "map_count_limit", "around its range"),
-        ("skip-map-count", "skip", "mprotect-at-limit", "map_count_limit", "around its range"),
         (
-            "swap-steps",
-            "'split_first' and 'split_last'",
+            lambda: _baseline("flip", split_first=_split_first(">")),
+            "mprotect-at-limit",
+            "map_count_limit",
+            "around its range",
+        ),
+        (
+            lambda: _baseline("skip", split_first=_split_first("skip")),
+            "mprotect-at-limit",
+            "map_count_limit",
+            "around its range",
+        ),
+        (
+            lambda: _baseline("swap", order=_SPLITS_SWAPPED),
             "mprotect-at-limit",
             "map_count_limit",
             "around its range",
         ),
     ],
+    ids=["drop-remove_vma_list", "drop-free_pgtables", "flip-map-count", "skip-map-count", "swap-splits"],
 )
 def test_properties_added_for_survivors(
-    operator: str, contains: str, scenario: str, prop: str, message: str
+    mutant: Callable[[], Variant], scenario: str, prop: str, message: str
 ) -> None:
     """Mutants that first survived showed what the properties lacked (a leaked vma struct, a
     leaked page table, a split at the map_count limit); the baseline keeps holding."""
-    mutant = _one("baseline-4.19", operator, contains).load()
     props = [shipped_properties()[prop]]
-    res = Search(Model(mutant, SCENARIOS[scenario]), props).run()
+    res = Search(Model(mutant(), SCENARIOS[scenario]), props).run()
     assert res.properties[prop].verdict == "violated"
     assert message in res.properties[prop].violation.message
     assert (
@@ -113,11 +192,19 @@ def test_equivalence_is_computed_not_assumed() -> None:
     v420, v58 = VARIANTS["downgrade-4.20"], VARIANTS["downgrade-5.8"]
     assert same_behaviour(v420, v420, SCENARIOS["stack-below-growsdown"])
     assert not same_behaviour(v420, v58, SCENARIOS["stack-below-growsdown"])
-    # moving down_write into the next step only adds a step that shows nothing
-    moved = _one("baseline-4.19", "move-lock", "k.down_write() to the start of next step").load()
-    assert all(same_behaviour(VARIANTS["baseline-4.19"], moved, sc) for sc in small("baseline-4.19"))
+    # moving down_read into the next step only adds a step that shows nothing
+    v65 = VARIANTS["stack-write-6.5"]
+    moved = _one("stack-write-6.5", "move-lock", "k.down_read() to the start of next step 'find_vma'").load()
+    assert all(same_behaviour(v65, moved, sc) for sc in small("stack-write-6.5"))
+    # moving the release of the write lock into the step that takes the read lock is not
+    early = _one(
+        "rfc-v3-three-phase", "move-lock", "k.up_write() to the start of next step 'down_read'"
+    ).load()
+    assert not all(
+        same_behaviour(VARIANTS["rfc-v3-three-phase"], early, sc) for sc in small("rfc-v3-three-phase")
+    )
     # forgetting a split is not equivalent
-    dropped = _one("baseline-4.19", "drop-split", "split_first").load()
+    dropped = _baseline("no-split", split_first=_split_first(">=", split=False))
     assert not same_behaviour(VARIANTS["baseline-4.19"], dropped, SCENARIOS["access-split-vma"])
 
 

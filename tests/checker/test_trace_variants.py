@@ -21,28 +21,27 @@ from typing import Any
 from vmacheck.checker.engines.explicit import Search
 from vmacheck.checker.loader import load_file
 from vmacheck.properties import shipped as shipped_properties
-from vmacheck.protocol import Model, Program, Scenario, Variant, VmaSpec, oneof, thread
+from vmacheck.protocol import Kernel, Model, Program, Scenario, Variant, VmaSpec, VmaView, oneof, thread
 from vmacheck.protocol.scenarios import shipped as shipped_scenarios
-from vmacheck.protocol.syscalls.common import MUNMAP_ERRNOS, bad_range
+from vmacheck.protocol.syscalls.common import MUNMAP_ERRNOS, bad_range, range_of
+from vmacheck.protocol.syscalls.munmap import MunmapRange
 
 FILE = Path(__file__)
 
 
-def _program(name: str, relock: str) -> Program:
-    prog = Program(
-        "munmap",
-        params=("start", "len"),
-        locals=("end", "vma", "prev", "retval"),
-        errnos=MUNMAP_ERRNOS,
-        unmaps=lambda t: (t.start, t.start + t.len),
-    )
+class DeadGapFrame(MunmapRange):
+    retval: int | str
+
+
+def _program(name: str, relock: str) -> Program[DeadGapFrame]:
+    prog = Program("munmap", DeadGapFrame, errnos=MUNMAP_ERRNOS, unmaps=range_of)
 
     @prog.step("down_write")
-    def _lock(k: Any, t: Any) -> None:
+    def _lock(k: Kernel, t: DeadGapFrame) -> None:
         k.down_write()
 
     @prog.step("split_and_mark_dead", kernel="__do_munmap")
-    def _mark(k: Any, t: Any) -> None:
+    def _mark(k: Kernel, t: DeadGapFrame) -> None:
         if bad_range(k, t.start, t.len):
             t.retval = "EINVAL"
             return k.goto("up_write")
@@ -57,37 +56,37 @@ def _program(name: str, relock: str) -> Program:
         if last and t.end > last.start:
             k.split_vma(last, t.end, new_below=True)
         t.vma = k.find_vma(t.start)
-        v = t.vma
+        v: VmaView | None = t.vma
         while v and v.start < t.end:
             k.mark_vma_dead(v)
             v = k.find_vma(v.end)
 
     @prog.step("downgrade_write")
-    def _downgrade(k: Any, t: Any) -> None:
+    def _downgrade(k: Kernel, t: DeadGapFrame) -> None:
         k.downgrade_write()
 
     @prog.step("zap", kernel="unmap_vmas")
-    def _zap(k: Any, t: Any) -> None:
+    def _zap(k: Kernel, t: DeadGapFrame) -> None:
         k.unmap_vmas(t.vma, t.start, t.end)
 
     if relock == "gap":
 
         @prog.step("up_read")
-        def _up_read(k: Any, t: Any) -> None:
+        def _up_read(k: Kernel, t: DeadGapFrame) -> None:
             k.up_read()
 
         @prog.step("down_write_again", kernel="down_write")
-        def _relock(k: Any, t: Any) -> None:
+        def _relock(k: Kernel, t: DeadGapFrame) -> None:
             k.down_write()
 
     else:
 
         @prog.step("upgrade_read")
-        def _upgrade(k: Any, t: Any) -> None:
+        def _upgrade(k: Kernel, t: DeadGapFrame) -> None:
             k.upgrade_read()
 
     @prog.step("detach_and_free", kernel="detach_vmas_to_be_unmapped")
-    def _detach(k: Any, t: Any) -> None:
+    def _detach(k: Kernel, t: DeadGapFrame) -> None:
         t.prev = k.find_vma_prev(t.start)
         k.detach_vmas_to_be_unmapped(t.vma, t.end)
         nxt = k.find_vma(t.end)
@@ -96,7 +95,7 @@ def _program(name: str, relock: str) -> Program:
         t.retval = 0
 
     @prog.step("up_write")
-    def _unlock(k: Any, t: Any) -> None:
+    def _unlock(k: Kernel, t: DeadGapFrame) -> None:
         k.up_write()
         k.ret(t.retval)
 

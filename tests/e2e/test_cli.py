@@ -138,6 +138,18 @@ def test_bad_input_is_one_line_and_exit_2(
             "from vmacheck import Program, Variant\np = Program('munmap')\nVARIANT = Variant('v', 's', p)\n",
             "has no steps",
         ),
+        (
+            "from vmacheck import Frame, param\nclass F(Frame):\n    start: int = param()\n",
+            ":2: frame F: parameter 'start' must be declared Final[...] = param()",
+        ),
+        (
+            "from vmacheck import Frame\nclass F(Frame):\n    end: int\n    x: int = 3\n",
+            ":2: frame F: 'x' has a value",
+        ),
+        (
+            "from vmacheck import Program\nProgram('munmap', ('start', 'len'))\n",
+            ":2: program munmap: the second argument is the Frame class",
+        ),
     ],
 )
 def test_broken_variant_files(
@@ -154,12 +166,16 @@ def test_a_variant_that_crashes_while_checked_names_the_step(
 ) -> None:
     path = tmp_path / "crash.py"
     path.write_text(
-        "from vmacheck import Program, Variant\n"
-        "p = Program('munmap', params=('start', 'len'))\n"
+        "from typing import Final\n"
+        "from vmacheck import Frame, Kernel, Program, Variant, param\n"
+        "class MunmapFrame(Frame):\n"
+        "    start: Final[int] = param()\n"
+        "    len: Final[int] = param()\n"
+        "p = Program('munmap', MunmapFrame)\n"
         "@p.step('down_write')\n"
-        "def _(k, t):\n"
+        "def _(k: Kernel, t: MunmapFrame) -> None:\n"
         "    k.down_write()\n"
-        "    t.vma = k.find_vma(t.start)\n"
+        "    t.vma = k.find_vma(t.start)  # mypy says so too\n"
         "VARIANT = Variant('crashy', 'uses an undeclared local', p)\n"
     )
     code, _, err = run(capsys, "check", str(path), "-s", "two-munmaps")

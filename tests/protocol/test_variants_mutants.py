@@ -9,40 +9,19 @@ removed must stop violating what that flaw caused (v2's ``>``, v1's carried poin
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
+from tests.builders import rebuild
 from vmacheck.checker.core.result import HOLDS, VIOLATED
 from vmacheck.checker.engines.explicit import Search
 from vmacheck.properties import shipped as shipped_properties
-from vmacheck.protocol import Model, Program, Variant
+from vmacheck.protocol import Kernel, Model, Variant
 from vmacheck.protocol.scenarios import shipped as shipped_scenarios
+from vmacheck.protocol.syscalls.access import AccessFrame
+from vmacheck.protocol.syscalls.munmap import DoMunmapFrame
 from vmacheck.protocol.syscalls.vm_dead import mark_vmas_dead
 from vmacheck.protocol.variants import shipped as shipped_variants
+from vmacheck.protocol.variants.rfc_v1_sections import SectionFrame
 
 PROPS = shipped_properties()
-
-
-def rebuild(
-    prog: Program,
-    order: list[str] | None = None,
-    replace: dict[str, Callable[[Any, Any], None]] | None = None,
-) -> Program:
-    """A copy of ``prog`` with its steps in ``order`` (labels), some replaced."""
-    replace = replace or {}
-    new = Program(
-        prog.syscall,
-        params=prog.params,
-        locals=prog.local_names,
-        errnos=tuple(prog.errnos),
-        unmaps=prog.unmaps,
-        doc=prog.doc,
-    )
-    by_label = {st.label: st for st in prog.steps}
-    for label in order or list(by_label):
-        st = by_label[label]
-        new.step(label, st.kernel)(replace.get(label, st.fn))
-    return new
 
 
 def verdicts(variant: Variant, scenario: str, *props: str) -> dict[str, str]:
@@ -60,7 +39,7 @@ def test_6_5_without_the_relookup_grows_a_freed_stack() -> None:
     v = shipped("stack-write-6.5")
     access = v.overrides["access"]
 
-    def keep_the_old_vma(k: Any, t: Any) -> None:
+    def keep_the_old_vma(k: Kernel, t: AccessFrame) -> None:
         pass  # "continue to use the vma we already looked up" — without mmap_upgrade_trylock
 
     mutant = Variant(
@@ -96,7 +75,7 @@ def test_6_5_relookup_success_branch_is_reached() -> None:
     assert reached
     access = v.overrides["access"]
 
-    def keep_the_old_vma(k: Any, t: Any) -> None:
+    def keep_the_old_vma(k: Kernel, t: AccessFrame) -> None:
         pass
 
     mutant = Variant(
@@ -114,7 +93,7 @@ def test_6_5_relookup_success_branch_is_reached() -> None:
 def test_vm_dead_before_splitting_segfaults_still_mapped_pages() -> None:
     v = shipped("rfc-v3-three-phase")
 
-    def mark_unsplit(k: Any, t: Any) -> None:
+    def mark_unsplit(k: Kernel, t: DoMunmapFrame) -> None:
         mark_vmas_dead(k, t.vma, t.end)  # t.vma is still the whole, unsplit vma
 
     labels = [st.label for st in v.munmap.steps]
@@ -133,7 +112,7 @@ def test_vm_dead_before_splitting_segfaults_still_mapped_pages() -> None:
 def test_v2_with_do_munmaps_comparison_stays_within_the_limit() -> None:
     v = shipped("rfc-v2-read-split")
 
-    def split_first_ge(k: Any, t: Any) -> None:
+    def split_first_ge(k: Kernel, t: DoMunmapFrame) -> None:
         if t.start > t.vma.start:
             if t.end < t.vma.end and k.map_count >= k.max_map_count:  # do_munmap's '>='
                 t.retval = "ENOMEM"
@@ -154,7 +133,7 @@ def test_v1_with_a_fresh_lookup_per_section_frees_nothing_it_holds_but_still_clo
     v = shipped("rfc-v1-sections")
     original = v.munmap.steps[v.munmap.index["split_first"]].fn
 
-    def split_first_fresh(k: Any, t: Any) -> None:
+    def split_first_fresh(k: Kernel, t: SectionFrame) -> None:
         # do_munmap(mm, addr, ...) afresh for each section: nothing carried across the gap
         t.vma = k.find_vma(t.addr)
         t.prev = k.find_vma_prev(t.addr)

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-from typing import Any
 
-from vmacheck.protocol import Variant
+from vmacheck.protocol import Kernel, Variant
+from vmacheck.protocol.syscalls.munmap import DoMunmapFrame
 from vmacheck.protocol.variants import baseline_4_19
 
 
-def find_vma(k: Any, t: Any) -> None:
+def find_vma(k: Kernel, t: DoMunmapFrame) -> None:
     if t.len <= 0 or t.start + t.len > k.task_size:  # wraps in 64 bits
         t.retval = "EINVAL"
         return k.goto("up_write")
@@ -31,7 +31,10 @@ munmap = baseline_4_19.VARIANT.program("munmap").adopt("naive-range-check")
 munmap.steps = list(munmap.steps)
 munmap.file = __file__  # error messages point here, at the step this file replaces
 munmap.steps[munmap.index["find_vma"]] = dataclasses.replace(
-    munmap.steps[munmap.index["find_vma"]], fn=find_vma, line=inspect.getsourcelines(find_vma)[1]
+    munmap.steps[munmap.index["find_vma"]],
+    fn=find_vma,
+    line=inspect.getsourcelines(find_vma)[1],
+    file=__file__,
 )
 
 VARIANT = Variant(

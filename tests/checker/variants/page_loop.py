@@ -6,16 +6,16 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-from typing import Any
 
-from vmacheck.protocol import Variant
+from vmacheck.protocol import Kernel, Variant
+from vmacheck.protocol.syscalls.munmap import DoMunmapFrame
 from vmacheck.protocol.variants import baseline_4_19
 
 base = baseline_4_19.VARIANT.program("munmap")
 step = base.steps[base.index["find_vma"]]
 
 
-def find_vma(k: Any, t: Any) -> None:
+def find_vma(k: Kernel, t: DoMunmapFrame) -> None:
     for _page in range(t.start, t.start + t.len):
         pass
     step.fn(k, t)
@@ -25,7 +25,7 @@ munmap = base.adopt("page-loop")
 munmap.steps = list(munmap.steps)
 munmap.file = __file__  # error messages point here, at the step this file replaces
 munmap.steps[munmap.index["find_vma"]] = dataclasses.replace(
-    step, fn=find_vma, line=inspect.getsourcelines(find_vma)[1]
+    step, fn=find_vma, line=inspect.getsourcelines(find_vma)[1], file=__file__
 )
 
 VARIANT = Variant(

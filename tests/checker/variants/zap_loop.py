@@ -7,35 +7,37 @@ k-induction) can say the property holds for every length (tests/checker/test_sym
 
 from __future__ import annotations
 
-from typing import Any
-
-from vmacheck.protocol import Program, Variant
-from vmacheck.protocol.syscalls.common import MUNMAP_ERRNOS
+from vmacheck.protocol import Kernel, Program, Variant
+from vmacheck.protocol.syscalls.common import MUNMAP_ERRNOS, down_write, range_of, up_write_return
+from vmacheck.protocol.syscalls.munmap import (
+    DoMunmapFrame,
+    do_munmap_split_steps,
+    free_pgtables_step,
+    read_free_pgtables_bounds,
+    remove_vma_list_step,
+)
 from vmacheck.protocol.variants import baseline_4_19 as base
 
-munmap = Program(
-    "munmap",
-    params=("start", "len"),
-    locals=("end", "vma", "prev", "next", "floor", "ceiling", "retval", "addr"),
-    errnos=MUNMAP_ERRNOS,
-    unmaps=lambda t: (t.start, t.start + t.len),
-)
 
-munmap.step("down_write")(base.down_write)
-munmap.step("find_vma", kernel="do_munmap")(base.find_vma)
-munmap.step("split_first", kernel="__split_vma")(base.split_first)
-munmap.step("split_last", kernel="__split_vma")(base.split_last)
+class ZapLoopFrame(DoMunmapFrame):
+    addr: int  # the next page to zap
+
+
+munmap = Program("munmap", ZapLoopFrame, errnos=MUNMAP_ERRNOS, unmaps=range_of)
+
+munmap.step("down_write")(down_write)
+do_munmap_split_steps(munmap, lookup="do_munmap", out="up_write", refind=True)
 munmap.step("detach_vmas_to_be_unmapped")(base.detach)
 
 
 @munmap.step("unmap_region", kernel="unmap_vmas")
-def unmap_region(k: Any, t: Any) -> None:
+def unmap_region(k: Kernel, t: ZapLoopFrame) -> None:
     t.next = k.find_vma(t.end)
     t.addr = t.start
 
 
 @munmap.step("zap_page", kernel="zap_pte_range")
-def zap_page(k: Any, t: Any) -> None:
+def zap_page(k: Kernel, t: ZapLoopFrame) -> None:
     # one page per step, as a loop over the range would (a symbolic count: no range())
     if t.addr < t.end:
         k.unmap_vmas(t.vma, t.addr, t.addr + 1)
@@ -43,10 +45,10 @@ def zap_page(k: Any, t: Any) -> None:
         return k.goto("zap_page")
 
 
-munmap.step("free_pgtables_bounds", kernel="free_pgtables")(base.free_pgtables_bounds)
-munmap.step("free_pgtables")(base.free_pgtables)
-munmap.step("remove_vma_list")(base.remove_vma_list)
-munmap.step("up_write")(base.up_write)
+munmap.step("free_pgtables_bounds", kernel="free_pgtables")(read_free_pgtables_bounds)
+munmap.step("free_pgtables")(free_pgtables_step)
+munmap.step("remove_vma_list")(remove_vma_list_step)
+munmap.step("up_write")(up_write_return)
 
 VARIANT = Variant(
     name="zap-loop",
