@@ -1,8 +1,9 @@
 """The ``vmacheck`` command line (design.md §8).
 
 Exit status: 0 every checked property holds (or is proved); 1 a property is violated; 2 bad
-input (the one-line message names the problem); 3 some verdict is unknown (a bound was hit,
-or an engine could not decide a property).
+input or a fault in the user's code (the one-line message names the problem, file:line where
+there is one); 3 some verdict is unknown (a bound was hit, or an engine could not decide a
+property); 4 an internal error of vmacheck (one line; the verdicts found before it are kept).
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from vmacheck.checker.core.replay import ReplayError
 from vmacheck.checker.core.result import HOLDS, PROVED, UNKNOWN, VIOLATED, CheckResult
 from vmacheck.checker.engines import Engine, add_arguments, load_engines, options_from
-from vmacheck.checker.errors import UserError
+from vmacheck.checker.errors import InternalError, UserError
 from vmacheck.checker.loader import Catalogue, pick, resolve_variant
 from vmacheck.checker.report.progress import Reporter
 from vmacheck.checker.report.render import render_trace_text
@@ -29,7 +31,7 @@ from vmacheck.checker.report.trace import TraceError, trace_json, write_trace
 from vmacheck.properties import Property
 from vmacheck.protocol import Model, Scenario, Variant, VariantError
 
-EXIT_OK, EXIT_VIOLATED, EXIT_BAD_INPUT, EXIT_BOUND = 0, 1, 2, 3
+EXIT_OK, EXIT_VIOLATED, EXIT_BAD_INPUT, EXIT_BOUND, EXIT_INTERNAL = 0, 1, 2, 3, 4
 
 DESCRIPTION = """\
 vmacheck: a model checker for the locking protocols of the Linux memory manager.
@@ -42,9 +44,10 @@ interleaving that breaks it.
 """
 
 EPILOG = """\
-exit status: 0 all checked properties hold, 1 a property is violated, 2 bad input,
-3 some verdict is unknown: a bound (--max-states, --timeout, --depth) was hit, or
-  the engine could not decide a property (the reason is printed).
+exit status: 0 all checked properties hold, 1 a property is violated, 2 bad input or
+  a fault in your variant's code (file:line named), 3 some verdict is unknown: a bound
+  (--max-states, --timeout, --depth) was hit, or the engine could not decide a property
+  (the reason is printed), 4 an internal error of vmacheck (verdicts found so far kept).
 
 examples:
   vmacheck list
@@ -254,6 +257,8 @@ def _run_pairs(
             res = engine.run(model, props, options, reporter.update)
         except VariantError as exc:
             raise UserError(str(exc)) from None
+        except ReplayError as exc:
+            raise InternalError(f"{variant.name} / {sc.name}: {exc}") from None
         finally:
             reporter.end()
         results.append(res)
@@ -324,8 +329,13 @@ def cmd_check(opts: argparse.Namespace, engines: dict[str, Engine]) -> int:
     out = _console()
     reporter = Reporter(_console(stderr=True), enabled=not opts.quiet)
     results = []
+    failure: Exception | None = None
     for pair in pairs:
-        (res,) = _run_pairs(engine, [pair], props, options, reporter)
+        try:
+            (res,) = _run_pairs(engine, [pair], props, options, reporter)
+        except (UserError, InternalError) as exc:
+            failure = exc  # keep and report what the runs before it found
+            break
         html_files: dict[str, str] = {}
         results.append(res)
         for pr in res.violated:
@@ -355,7 +365,10 @@ def cmd_check(opts: argparse.Namespace, engines: dict[str, Engine]) -> int:
         out.print()
     if opts.json:
         _write_text(opts.json, json.dumps(_results_json(results), indent=1) + "\n")
-    _print_summary(out, results)
+    if results:
+        _print_summary(out, results)
+    if failure is not None:
+        raise failure
     return _exit_code(results)
 
 
@@ -529,6 +542,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UserError, VariantError, TraceError) as exc:
         print(f"vmacheck: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except InternalError as exc:
+        print(f"vmacheck: internal error (a bug of vmacheck; please report it): {exc}", file=sys.stderr)
+        return EXIT_INTERNAL
     except KeyboardInterrupt:
         print("vmacheck: interrupted", file=sys.stderr)
         return 130

@@ -141,6 +141,27 @@ def rename_thread(th: ThreadState, ids: dict[int, int]) -> ThreadState:
     return th._replace(locals=tuple(_rename(x, ids) for x in th.locals), result=_rename(th.result, ids))
 
 
+def rename_state(state: State, ids: dict[int, int]) -> State:
+    """``state`` with vma ids renamed by ``ids`` (everywhere: vmas, pointers, results)."""
+    vmas = tuple(sorted((v._replace(id=ids[v.id]) for v in state.vmas), key=lambda v: v.id))
+    return state._replace(vmas=vmas, threads=tuple(rename_thread(th, ids) for th in state.threads))
+
+
+def compact(state: State) -> State:
+    """``state`` with vma ids renamed 0, 1, … in their order (the canonical renaming)."""
+    ids = {old: new for new, old in enumerate(sorted(v.id for v in state.vmas))}
+    return state if all(k == v for k, v in ids.items()) else rename_state(state, ids)
+
+
+def permute_state(p: Perm, state: State) -> State:
+    """``state`` with its threads permuted by ``p`` (tags, holds and ownership with them)."""
+    sh = p.shared(Shared(state.vmas, state.map_count, state.ptes, state.pts, state.sem))
+    threads: list[ThreadState] = list(state.threads)
+    for t, th in enumerate(state.threads):
+        threads[p.to[t]] = p.thread(th)
+    return State(*sh, tuple(threads))
+
+
 # --- the canonicaliser --------------------------------------------------------------------------
 class Canonicaliser:
     """``canon(comp)`` → (canonical comp, its fingerprint key) for one model's states.

@@ -41,7 +41,7 @@ class Step(NamedTuple):
     choices: tuple[int, ...]
 
 
-def _ours(path: str) -> bool:
+def ours(path: str) -> bool:
     """Whether a program's file is one of vmacheck's own (a shipped variant or syscall)."""
     from pathlib import Path
 
@@ -73,7 +73,8 @@ def diagnose(model: Model, state: State, canon: Callable[[State], State], what: 
         prog = model.programs[tid]
         step = prog.steps[state.threads[tid].pc]
         where = prog.where(state.threads[tid].pc)
-        if not _ours(prog.file):
+        code = getattr(step.fn, "__code__", None)
+        if not ours(code.co_filename if code is not None else prog.file):
             return ReplayFault(
                 f"{where}: {what}: the step does different things in states that differ only in"
                 " the numbering of vmas or of interchangeable threads (does it read k.tid, a"

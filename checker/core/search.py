@@ -75,7 +75,13 @@ class Search:
         self.engine = engine
         self.comps = Components()
         self.canon = Canonicaliser(model, self.comps, ids=options.reduce_ids, symmetry=options.symmetry)
-        self.stepper = Stepper(model, self.comps, check_determinism=options.check_determinism)
+        reduced = options.reduce_ids or options.symmetry
+        self.stepper = Stepper(
+            model,
+            self.comps,
+            check_determinism=options.check_determinism,
+            groups=self.canon.groups if reduced else None,
+        )
         self.store: SeenSet = ExactStore() if options.exact else FingerprintStore()
         self.judge = MemoJudge(model, self.properties, self.comps)
         self.stats = Stats()

@@ -24,13 +24,20 @@ from typing import NamedTuple
 from vmacheck.protocol.events import Event
 from vmacheck.protocol.kernel import VariantError, referenced_vmas
 from vmacheck.protocol.model import Model, Transition
-from vmacheck.protocol.state import FREED
+from vmacheck.protocol.state import FREED, State
 
+from .canon import Perm, compact, permute_state, rename_state
 from .encoding import Comp, Components, Shared
+from .replay import ReplayError, ours
 
 
 class NondeterministicStep(VariantError):
     """A step gave different outcomes from the same state."""
+
+
+class AsymmetricStep(VariantError):
+    """A user's step behaves differently on states the reductions identify: it tells
+    interchangeable threads apart, or reads the numbers of vma ids."""
 
 
 class Outcome(NamedTuple):
@@ -54,6 +61,34 @@ class Succ(NamedTuple):
     comp: Comp
 
 
+def _strip(e: Event) -> Event:
+    """An event without vma ids, which no property may read."""
+    return e._replace(
+        vma=None if e.vma is None else e.vma._replace(id=-1), vmas=tuple(v._replace(id=-1) for v in e.vmas)
+    )
+
+
+def _mirrors(a: list[Transition], b: list[Transition], perm: Perm) -> bool:
+    """Whether ``b`` (steps from a mirror image) are the images of ``a`` under ``perm``, up
+    to the numbering of vma ids."""
+
+    def event(e: Event) -> Event:
+        tag = perm.tags.get(e.tag, e.tag) if e.tag is not None else None
+        vma = e.vma
+        if vma is not None:
+            vma = vma._replace(tag=perm.tags.get(vma.tag, vma.tag), owner=perm.tid(vma.owner))
+        vmas = tuple(v._replace(tag=perm.tags.get(v.tag, v.tag), owner=perm.tid(v.owner)) for v in e.vmas)
+        return _strip(e._replace(tid=perm.tid(e.tid), tag=tag, vma=vma, vmas=vmas))
+
+    return len(a) == len(b) and all(
+        x.label == y.label
+        and x.choices == y.choices
+        and compact(permute_state(perm, x.state)) == compact(y.state)
+        and [event(e) for e in x.events] == [_strip(e) for e in y.events]
+        for x, y in zip(a, b)
+    )
+
+
 def _same(a: list[Transition], b: list[Transition]) -> bool:
     return len(a) == len(b) and all(
         x.label == y.label and x.choices == y.choices and x.state == y.state and x.events == y.events
@@ -64,10 +99,20 @@ def _same(a: list[Transition], b: list[Transition]) -> bool:
 class Stepper:
     """Successors of encoded states of ``model`` (see the module docstring)."""
 
-    def __init__(self, model: Model, comps: Components, check_determinism: bool = True) -> None:
+    def __init__(
+        self,
+        model: Model,
+        comps: Components,
+        check_determinism: bool = True,
+        groups: list[list[int]] | None = None,
+    ) -> None:
+        """``groups``: the symmetry groups the search identifies threads of (and vma ids
+        are renamed); each step is then also checked to treat them alike (see :meth:`_run`).
+        ``None``: no reductions, only determinism is checked."""
         self.model = model
         self.comps = comps
         self.check_determinism = check_determinism
+        self.groups = groups
         self._steps: dict[tuple[int, int, int], list[Outcome]] = {}
         self._freed: dict[int, frozenset[int]] = {}  # shared id -> ids of its freed vmas
         self._refs: dict[int, frozenset[int]] = {}  # thread block id -> vma ids it points to
@@ -84,15 +129,11 @@ class Stepper:
 
     def _run(self, comp: Comp, tid: int) -> list[Outcome]:
         state = self.comps.decode(comp)
-        trs = self.model.local_successors(state, tid)
+        model = self.model
+        trs = model.local_successors(state, tid)
         self.runs += 1
-        if self.check_determinism and not _same(trs, self.model.local_successors(state, tid)):
-            prog = self.model.programs[tid]
-            raise NondeterministicStep(
-                f"{prog.where(state.threads[tid].pc)}: the step is not deterministic: run twice from"
-                " the same state it did different things (does it read a global variable, the"
-                " time or a random number? a step may depend only on the state)"
-            )
+        if self.check_determinism:
+            self._check(state, tid, trs)
         comps = self.comps
         out = []
         for tr in trs:
@@ -102,6 +143,53 @@ class Stepper:
                 Outcome(tr.label, tr.kernel, tr.choices, tr.events, sid, comps.intern_thread(s.threads[tid]))
             )
         return out
+
+    def _check(self, state: State, tid: int, trs: list[Transition]) -> None:
+        """Run the step a second time, on a mirror image of ``state``: its vma ids renamed
+        to other numbers in the same order and, if ``tid`` has an interchangeable peer, the
+        two threads swapped. The outcomes must be the mirror images of the first run's. If
+        they are not, a third run from ``state`` itself tells a nondeterministic step from
+        one that treats the mirror differently, which would make the reductions unsound."""
+        model = self.model
+        if self.groups is None:
+            again = model.local_successors(state, tid)
+            if not _same(trs, again):
+                raise self._fault(state, tid, NondeterministicStep)
+            return
+        peer = next((g[(g.index(tid) + 1) % len(g)] for g in self.groups if tid in g), tid)
+        to = list(range(model.nthreads))
+        to[tid], to[peer] = peer, tid
+        perm = Perm(tuple(to), model.tags, -1)
+        ids = {v.id: 2 * v.id + 1 for v in state.vmas}
+        image = permute_state(perm, rename_state(state, ids))
+        mirrored = model.local_successors(image, peer)
+        if _mirrors(trs, mirrored, perm):
+            return
+        if not _same(mirrored, model.local_successors(image, peer)) or not _same(
+            trs, model.local_successors(state, tid)
+        ):
+            raise self._fault(state, tid, NondeterministicStep)
+        raise self._fault(state, tid, AsymmetricStep)
+
+    def _fault(self, state: State, tid: int, kind: type[VariantError]) -> Exception:
+        prog = self.model.programs[tid]
+        where = prog.where(state.threads[tid].pc)
+        if kind is NondeterministicStep:
+            return NondeterministicStep(
+                f"{where}: the step is not deterministic: run twice from the same state it did"
+                " different things (does it read a global variable, the time or a random number?"
+                " a step may depend only on the state)"
+            )
+        what = (
+            f"{where}: the step does different things in states that differ only in the numbering"
+            " of vmas or of interchangeable threads (does it read k.tid, a vma's id, or compare"
+            " tags?)"
+        )
+        fn = prog.steps[state.threads[tid].pc].fn
+        code = getattr(fn, "__code__", None)
+        if ours(code.co_filename if code is not None else prog.file):
+            return ReplayError(what)
+        return AsymmetricStep(what + "; run with --no-reduction to check it without assuming that")
 
     def successors(self, comp: Comp) -> list[Succ]:
         """Every step any unfinished thread can take from ``comp``."""
