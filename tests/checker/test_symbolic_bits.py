@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from vmacheck.checker.core.result import PROVED, VIOLATED
 from vmacheck.checker.engines.symbolic.engine import SymbolicCheck
 from vmacheck.checker.loader import load_file
@@ -39,6 +41,7 @@ def test_wrapping_range_check_is_caught_only_in_64_bits() -> None:
     assert values["T0.start"] < values["TASK_SIZE"]
 
 
+@pytest.mark.slow
 def test_kernel_range_check_is_proved_in_64_bits() -> None:
     m = Model(VARIANTS["baseline-4.19"], SCENARIOS["access-split-vma"])
     res = SymbolicCheck(m, PROPS, bits=64).run().properties["vma_consistency"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -35,6 +36,7 @@ def mutant_runs(draw: Any) -> tuple[Any, str]:
     return draw(st.sampled_from(MUTANTS)), draw(st.sampled_from(SMALL))
 
 
+@pytest.mark.slow
 @settings(max_examples=60 if FULL else 30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mutant_runs())
 def test_engines_agree_on_mutants(case: tuple[Any, str]) -> None:

@@ -67,6 +67,7 @@ def _zap_loop() -> Variant:
     return variant
 
 
+@pytest.mark.slow
 def test_a_loop_of_symbolic_length_is_proved_by_induction_only() -> None:
     model = Model(_zap_loop(), _alone("access-split-vma"))
     bounded = SymbolicCheck(model, PROPS, depth=20, proof="paths").run()
@@ -154,6 +155,7 @@ def test_mutants_refute_vma_level_properties_alone() -> None:
     assert len(_refuted()) >= 10  # the next test has cases to try
 
 
+@pytest.mark.slow
 @settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_induction_never_proves_a_refuted_mutant(data: Any) -> None:
