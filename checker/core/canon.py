@@ -34,7 +34,7 @@ import math
 from collections.abc import Callable, Sequence
 
 from vmacheck.protocol.model import Model
-from vmacheck.protocol.state import NO_THREAD, RwSem, State, ThreadState, VmaRef
+from vmacheck.protocol.state import NO_THREAD, RwSem, State, ThreadState, Vma, VmaRef
 
 from .encoding import Comp, Components, Shared, serialise
 
@@ -57,7 +57,7 @@ def symmetry_groups(model: Model) -> list[list[int]]:
 class Perm:
     """A permutation of threads: thread ``t`` becomes thread ``to[t]``; tags move with them."""
 
-    __slots__ = ("to", "src", "tags", "index")
+    __slots__ = ("to", "src", "tags", "index", "identity")
 
     def __init__(self, to: tuple[int, ...], model_tags: Sequence[str], index: int) -> None:
         self.to = to
@@ -67,6 +67,7 @@ class Perm:
         self.src = tuple(src)  # thread b of the image is thread src[b] of the original
         self.tags = {model_tags[a]: model_tags[b] for a, b in enumerate(to) if a != b}
         self.index = index
+        self.identity = all(a == b for a, b in enumerate(to))
 
     def tid(self, t: int) -> int:
         return t if t == NO_THREAD else self.to[t]
@@ -82,15 +83,23 @@ class Perm:
         return x
 
     def shared(self, sh: Shared) -> Shared:
-        tags = self.tags
+        tags, to = self.tags, self.to
         sem = sh.sem
-        sem = RwSem(
-            self.tid(sem.writer),
-            tuple(sorted(self.tid(r) for r in sem.readers)),
-            tuple((self.tid(w), m) for w, m in sem.waiters),
-        )
-        vmas = tuple(v._replace(tag=tags.get(v.tag, v.tag), owner=self.tid(v.owner)) for v in sh.vmas)
-        ptes = tuple(None if p is None else tags.get(p, p) for p in sh.ptes)
+        if sem.writer != NO_THREAD or sem.readers or sem.waiters:
+            sem = RwSem(
+                self.tid(sem.writer),
+                tuple(sorted(to[r] for r in sem.readers)),
+                tuple((to[w], m) for w, m in sem.waiters),
+            )
+        vmas = sh.vmas
+        if any(v.tag in tags or v.owner != NO_THREAD for v in vmas):
+            vmas = tuple(
+                Vma(v.id, v.start, v.end, v.flags, tags.get(v.tag, v.tag), v.status, self.tid(v.owner))
+                for v in vmas
+            )
+        ptes = sh.ptes
+        if tags and any(p in tags for p in ptes if p is not None):
+            ptes = tuple(None if p is None else tags.get(p, p) for p in ptes)
         return Shared(vmas, sh.map_count, ptes, sh.pts, sem)
 
     def thread(self, th: ThreadState) -> ThreadState:
@@ -138,13 +147,21 @@ def _holds_refs(value: object) -> bool:
 def rename_thread(th: ThreadState, ids: dict[int, int]) -> ThreadState:
     if not any(_holds_refs(x) for x in th.locals) and not _holds_refs(th.result):
         return th
-    return th._replace(locals=tuple(_rename(x, ids) for x in th.locals), result=_rename(th.result, ids))
+    return ThreadState(
+        th.pc,
+        tuple(_rename(x, ids) for x in th.locals),
+        _rename(th.result, ids),
+        th.done,
+        th.snapshot,
+        th.changed,
+    )
 
 
 def rename_state(state: State, ids: dict[int, int]) -> State:
     """``state`` with vma ids renamed by ``ids`` (everywhere: vmas, pointers, results)."""
-    vmas = tuple(sorted((v._replace(id=ids[v.id]) for v in state.vmas), key=lambda v: v.id))
-    return state._replace(vmas=vmas, threads=tuple(rename_thread(th, ids) for th in state.threads))
+    vmas = tuple(sorted((Vma(ids[v.id], *v[1:]) for v in state.vmas), key=lambda v: v.id))
+    threads = tuple(rename_thread(th, ids) for th in state.threads)
+    return State(vmas, state.map_count, state.ptes, state.pts, state.sem, threads)
 
 
 def compact(state: State) -> State:
@@ -155,6 +172,8 @@ def compact(state: State) -> State:
 
 def permute_state(p: Perm, state: State) -> State:
     """``state`` with its threads permuted by ``p`` (tags, holds and ownership with them)."""
+    if p.identity:
+        return state
     sh = p.shared(Shared(state.vmas, state.map_count, state.ptes, state.pts, state.sem))
     threads: list[ThreadState] = list(state.threads)
     for t, th in enumerate(state.threads):
