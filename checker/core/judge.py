@@ -230,6 +230,7 @@ def _watch(th: ThreadState, j: int, reads: _Reads) -> ThreadState:
 
 
 Verdicts = tuple[tuple[Property, Violation], ...]
+MEMO_LIMIT = 1 << 18  # verdicts remembered before the memo starts afresh (some 25 MB)
 Entries = list[tuple[tuple[tuple[int, int], ...], dict[tuple[int, ...], Verdicts]]]
 
 
@@ -243,6 +244,7 @@ class MemoJudge(Judge):
         self.comps = comps
         self._memo: dict[str, dict[Hashable, Entries]] = {"check_state": {}, "check_step": {}}
         self.misses = 0
+        self.remembered = 0
 
     def _lookup(self, entries: Entries | None, comp: Comp) -> Verdicts | None:
         if not entries:
@@ -255,8 +257,12 @@ class MemoJudge(Judge):
         return None
 
     def _remember(self, hook: str, base: Hashable, comp: Comp, reads: _Reads, verdicts: Verdicts) -> None:
+        self.remembered += 1
+        if self.remembered > MEMO_LIMIT:  # a bound on memory: start again
+            self._memo = {h: {} for h in self._memo}
+            self.remembered = 1
         fields = self.comps.thread_fields
-        positions = tuple(reads.seen)
+        positions = tuple(sorted(reads.seen))  # which positions, not in what order, decides
         values = tuple(fields[comp[1 + j]][f] for j, f in positions)
         entries = self._memo[hook].setdefault(base, [])
         for pos, table in entries:

@@ -33,6 +33,7 @@ from vmacheck.protocol.state import State
 from .canon import Canonicaliser
 from .encoding import Comp, Components
 from .fingerprint import fingerprint
+from .frontier import Frontier
 from .judge import Found, MemoJudge
 from .replay import ReplayError, rebuild
 from .result import HOLDS, UNKNOWN, VIOLATED, CheckResult, PropertyResult, Stats
@@ -112,18 +113,21 @@ class Search:
 
         inits = [canon(comps.encode(s)) for s in model.initial_states()]
         numbers = store.insert([key(c, k) for c, k in inits], [-1] * len(inits))
-        frontier: list[tuple[int, Comp]] = [(i, c) for i, (c, _) in zip(numbers, inits) if i >= 0]
-        for i, c in frontier:
-            judge.state_comp(c, i)
+        width = model.nthreads + 1
+        frontier = Frontier(width)
+        for i, (c, _) in zip(numbers, inits):
+            if i >= 0:
+                frontier.append(i, c)
+                judge.state_comp(c, i)
 
         stopped = False
         while frontier and not stopped:
-            next_frontier: list[tuple[int, Comp]] = []
-            for start in range(0, len(frontier), opts.batch):
+            next_frontier = Frontier(width)
+            for batch in frontier.batches(opts.batch):
                 keys: list[Hashable] = []
                 parents: list[int] = []
                 found: list[Comp] = []
-                for n, (i, comp) in enumerate(frontier[start : start + opts.batch]):
+                for n, (i, comp) in enumerate(batch):
                     if judge.done:
                         stopped = True
                         break
@@ -145,7 +149,7 @@ class Search:
                 for j, number in enumerate(store.insert(keys, parents)):
                     if number >= 0:
                         c = found[j]
-                        next_frontier.append((number, c))
+                        next_frontier.append(number, c)
                         judge.state_comp(c, number)
                 now = time.monotonic()
                 if self.progress is not None and now - last_report >= opts.progress_every:
