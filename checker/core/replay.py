@@ -4,8 +4,8 @@ Two kinds of path are replayed:
 
 - a chain of canonical keys from a search (:func:`rebuild`): the real initial state and
   steps whose canonical images are those keys, with real thread numbers and vma ids;
-- a list of recorded steps (:func:`replay_steps`): thread, label and choices, as a random
-  schedule or a solver's counterexample records them.
+- a list of recorded steps, one at a time (:func:`take`): thread, label and choices, as a
+  trace file records them (``vmacheck show`` replays a trace through it).
 
 A mismatch is never papered over (no "take the first transition instead"). Either the
 variant's code behaves differently on states the model says are the same — a
@@ -108,24 +108,14 @@ def rebuild(
     return init, path
 
 
-def replay_steps(
-    model: Model, initial: State, steps: Sequence[Step], what: str = "trace"
-) -> list[Transition]:
-    """Re-run recorded steps from ``initial``; each must be one the model offers there, with
-    the same label and choices. A step the model does not offer is an error."""
-    state = initial
-    path: list[Transition] = []
-    for n, want in enumerate(steps, 1):
-        if state.threads[want.tid].done:
-            raise ReplayError(f"{what} step {n}: T{want.tid} has already returned")
-        trs = model.thread_successors(state, want.tid)
-        match = [tr for tr in trs if tr.label == want.label and tr.choices == want.choices]
-        if len(match) != 1:
-            can = ", ".join(sorted({f"{tr.label}{list(tr.choices)}" for tr in trs})) or "nothing (it waits)"
-            raise ReplayError(
-                f"{what} step {n}: T{want.tid} cannot take '{want.label}' with choices"
-                f" {list(want.choices)} here (it can take {can})"
-            )
-        path.append(match[0])
-        state = match[0].state
-    return path
+def take(model: Model, state: State, want: Step) -> Transition | str:
+    """The transition by which ``want``'s thread takes ``want``'s step (label and choices)
+    from ``state`` — exactly one — or why there is none."""
+    if state.threads[want.tid].done:
+        return f"T{want.tid} has already returned"
+    trs = model.thread_successors(state, want.tid)
+    match = [tr for tr in trs if tr.label == want.label and tr.choices == want.choices]
+    if len(match) == 1:
+        return match[0]
+    can = ", ".join(sorted({tr.label for tr in trs})) or "nothing (it waits for mmap_sem)"
+    return f"the model cannot take this step here (T{want.tid} can take {can})"

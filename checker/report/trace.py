@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from vmacheck.checker.core.replay import Step, take
 from vmacheck.checker.core.trace import Trace, is_shipped
 from vmacheck.checker.report.render import state_difference
 from vmacheck.checker.report.trace_schema import (
@@ -316,11 +317,6 @@ def _model_section_difference(model: Model, data: dict[str, Any]) -> str | None:
     return None
 
 
-def _enabled_labels(model: Model, state: State, tid: int) -> str:
-    labels = sorted({tr.label for tr in model.thread_successors(state, tid)})
-    return ", ".join(labels) if labels else "nothing (it waits for mmap_sem)"
-
-
 def replay_trace(model: Model, data: dict[str, Any]) -> Replay:
     """Re-execute a validated trace on ``model``: the model must take each recorded step
     (same thread, label and nondeterministic choices) and reach exactly the recorded state
@@ -340,19 +336,9 @@ def replay_trace(model: Model, data: dict[str, Any]) -> Replay:
     for i, st in enumerate(data["steps"]):
         tid, label = st["thread"], st["label"]
         name = f"step {i + 1} (T{tid} {label})"
-        match = next(
-            (
-                tr
-                for tr in model.successors(state)
-                if tr.tid == tid and tr.label == label and list(tr.choices) == st["choices"]
-            ),
-            None,
-        )
-        if match is None:
-            can = _enabled_labels(model, state, tid)
-            return Replay(
-                init, path, f"{name}: the model cannot take this step here (T{tid} can take {can})", i + 1
-            )
+        match = take(model, state, Step(tid, label, tuple(st["choices"])))
+        if isinstance(match, str):
+            return Replay(init, path, f"{name}: {match}", i + 1)
         if match.kernel != st["kernel_function"]:
             what = f"it models {match.kernel}, the trace says {st['kernel_function']}"
             return Replay(init, path, f"{name}: {what}", i + 1)
