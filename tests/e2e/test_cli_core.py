@@ -168,3 +168,22 @@ def test_options_the_engine_has_are_taken(capsys: pytest.CaptureFixture[str]) ->
         "-q",
     )
     assert code in (0, 3) and "random" in out
+
+
+def test_a_property_that_raises_is_the_users_fault_naming_it(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "prop.py"
+    path.write_text(
+        "from vmacheck import Property, Variant\n"
+        "from vmacheck.protocol.variants import baseline_4_19\n"
+        "VARIANT = Variant('mine', 'x', baseline_4_19.VARIANT.munmap)\n"
+        "class Boom(Property):\n"
+        "    name = 'boom'\n"
+        "    def check_state(self, model, state):\n"
+        "        return state.vmas[99]\n"
+        "P = Boom()\n"
+    )
+    code, _, err = run(capsys, "check", str(path), "-s", "two-munmaps", "-p", "boom", "-q")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert f"property 'boom' check_state ({path}:7): IndexError" in err
