@@ -10,7 +10,7 @@ gap below S.
 
 from __future__ import annotations
 
-from ..scenario import Scenario, ThreadSpec, VmaSpec, oneof, thread
+from ..scenario import Scenario, VmaSpec, oneof, thread
 
 _LAYOUT = (
     VmaSpec("U", 0, 2, flags=("VM_GROWSUP",)),
@@ -20,34 +20,23 @@ _LAYOUT = (
 _PAGES = tuple(range(12))
 
 
-def _threads(start: int, length: int) -> tuple[ThreadSpec, ...]:
-    return (
-        thread("munmap", start=start, len=length),
-        thread("access", addr=oneof(*_PAGES)),
-        thread("access", addr=oneof(*_PAGES)),
-        thread("mmap", tag="N", start=oneof(1, 6, 7), len=2),
+def _bench(name: str, start: int, length: int) -> Scenario:
+    return Scenario(
+        name=name,
+        summary=f"benchmark: munmap [{start},{start + length}) of A, two faults anywhere,"
+        " MAP_FIXED at 1, 6 or 7",
+        vmas=_LAYOUT,
+        threads=(
+            thread("munmap", start=start, len=length),
+            thread("access", addr=oneof(*_PAGES)),
+            thread("access", addr=oneof(*_PAGES)),
+            thread("mmap", tag="N", start=oneof(1, 6, 7), len=2),
+        ),
+        pages=12,
+        pt_span=2,
+        max_map_count=5,
+        exhaustive=False,
     )
 
 
-SCENARIOS = [
-    Scenario(
-        name="bench-munmap-low",
-        summary="benchmark: munmap [2,4) of A, two faults anywhere, MAP_FIXED at 1, 6 or 7",
-        vmas=_LAYOUT,
-        threads=_threads(2, 2),
-        pages=12,
-        pt_span=2,
-        max_map_count=5,
-        exhaustive=False,
-    ),
-    Scenario(
-        name="bench-munmap-high",
-        summary="benchmark: munmap [4,7) of A, two faults anywhere, MAP_FIXED at 1, 6 or 7",
-        vmas=_LAYOUT,
-        threads=_threads(4, 3),
-        pages=12,
-        pt_span=2,
-        max_map_count=5,
-        exhaustive=False,
-    ),
-]
+SCENARIOS = [_bench("bench-munmap-low", 2, 2), _bench("bench-munmap-high", 4, 3)]

@@ -12,8 +12,8 @@ from __future__ import annotations
 from ..kernel import Kernel
 from ..program import Program
 from .common import MUNMAP_ERRNOS, down_write, range_of, up_write_return
-from .munmap import MunmapRange, do_munmap, do_munmap_split_steps
-from .vm_dead import mark_vmas_dead
+from .munmap import MunmapRange, do_munmap
+from .vm_dead import split_and_mark_dead_steps
 
 
 class RedoFrame(MunmapRange):
@@ -26,15 +26,9 @@ class RedoFrame(MunmapRange):
 munmap = Program("munmap", RedoFrame, errnos=MUNMAP_ERRNOS, unmaps=range_of)
 
 # --- W{ find, check, split, VM_DEAD } -----------------------------------------------------
-munmap.step("down_write")(down_write)
-
-# find_vma (checks, find_vma, prev); split_first, split_last (__split_vma; vma = prev->vm_next)
-do_munmap_split_steps(munmap, lookup="munmap_lookup_vma", out="up_write", refind=False)
-
-
-@munmap.step("mark_vm_dead", kernel="vma->vm_flags |= VM_DEAD")
-def mark_vm_dead(k: Kernel, t: RedoFrame) -> None:
-    mark_vmas_dead(k, t.vma, t.end)
+# down_write; find_vma (checks, find_vma, prev); split_first, split_last (__split_vma,
+# no re-lookup); mark_vm_dead (VM_DEAD on every vma of the range)
+split_and_mark_dead_steps(munmap, lookup="munmap_lookup_vma", out="up_write")
 
 
 @munmap.step("downgrade_write")

@@ -24,26 +24,19 @@ from __future__ import annotations
 
 from vmacheck.protocol import Kernel, Program, Variant
 from vmacheck.protocol.syscalls.access_vm_dead import access_vm_dead
-from vmacheck.protocol.syscalls.common import MUNMAP_ERRNOS, down_write, range_of, up_write_return
+from vmacheck.protocol.syscalls.common import MUNMAP_ERRNOS, range_of, up_write_return
 from vmacheck.protocol.syscalls.munmap import (
     DoMunmapFrame,
-    do_munmap_split_steps,
     free_pgtables_bounds,
     remove_vma_list_step,
 )
-from vmacheck.protocol.syscalls.vm_dead import mark_vmas_dead
+from vmacheck.protocol.syscalls.vm_dead import split_and_mark_dead_steps
 
 munmap = Program("munmap", DoMunmapFrame, errnos=MUNMAP_ERRNOS, unmaps=range_of)
 
-munmap.step("down_write")(down_write)
-
-# find_vma (checks, find_vma, prev); split_first, split_last (__split_vma; vma = prev->vm_next)
-do_munmap_split_steps(munmap, lookup="do_munmap", out="up_write", refind=False)
-
-
-@munmap.step("mark_vm_dead", kernel="vma->vm_flags |= VM_DEAD")
-def mark_vm_dead(k: Kernel, t: DoMunmapFrame) -> None:
-    mark_vmas_dead(k, t.vma, t.end)
+# down_write; find_vma (checks, find_vma, prev); split_first, split_last (__split_vma,
+# no re-lookup); mark_vm_dead (VM_DEAD on every vma of the range)
+split_and_mark_dead_steps(munmap, lookup="do_munmap", out="up_write")
 
 
 @munmap.step("downgrade_write")
