@@ -522,9 +522,18 @@ def cmd_compare(opts: argparse.Namespace, engines: dict[str, Engine]) -> int:
 
 
 def cmd_show(opts: argparse.Namespace, engines: dict[str, Engine]) -> int:
-    from vmacheck.checker.report.show import show
+    from vmacheck.checker.report.show import ShowOptions, show
 
-    return show(opts)
+    return show(
+        ShowOptions(
+            trace=opts.trace,
+            html=opts.html,
+            compact=opts.compact,
+            only_changes=opts.only_changes,
+            color=opts.color,
+            no_replay=opts.no_replay,
+        )
+    )
 
 
 COMMANDS = {"list": cmd_list, "check": cmd_check, "compare": cmd_compare, "show": cmd_show}

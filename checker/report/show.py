@@ -9,7 +9,7 @@ it, or ``--html FILE`` writes the self-contained HTML viewer.
 
 from __future__ import annotations
 
-import argparse
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
@@ -38,9 +38,21 @@ def write_html(path: str | Path, text: str) -> None:
         raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
-def show(opts: argparse.Namespace) -> int:
+@dataclass(frozen=True)
+class ShowOptions:
+    """What ``vmacheck show`` was asked for."""
+
+    trace: str
+    html: str | None = None
+    compact: bool = False
+    only_changes: bool = False
+    color: str = "auto"  # auto, always, never
+    no_replay: bool = False
+
+
+def show(opts: ShowOptions) -> int:
     data = load_trace_json(opts.trace)
-    if getattr(opts, "no_replay", False):
+    if opts.no_replay:
         checked = Verification(NOT_REPLAYED, "not replayed: --no-replay (validated without the model)")
     else:
         try:
@@ -48,9 +60,9 @@ def show(opts: argparse.Namespace) -> int:
         except TraceError as exc:
             raise TraceError(f"{opts.trace}: {exc}") from None
     view = build_view(data, checked)
-    out = console_for(getattr(opts, "color", "auto") or "auto")
+    out = console_for(opts.color)
     if opts.html:
-        write_html(opts.html, render_html(view, compact=getattr(opts, "compact", False)))
+        write_html(opts.html, render_html(view, compact=opts.compact))
         assert view.verification is not None
         for text in (
             f"wrote {opts.html}: the {view.property_name} counterexample, {view.nsteps} steps"
@@ -60,9 +72,9 @@ def show(opts: argparse.Namespace) -> int:
             out.print(fit_encoding(text, out.encoding), markup=False)
         return 0
     mode = FULL
-    if getattr(opts, "compact", False):
+    if opts.compact:
         mode = COMPACT
-    elif getattr(opts, "only_changes", False):
+    elif opts.only_changes:
         mode = CHANGES
     # NO_COLOR keeps a terminal's colour system but drops colours: mark changes in text then
     markers = True if out.no_color else None
