@@ -56,6 +56,10 @@ class SearchOptions:
     batch: int = 2048  # states expanded before their successors go into the seen-set
     check_determinism: bool = True  # run each new step twice and compare
     progress_every: float = 0.5  # seconds between progress reports
+    handover: int | None = None  # stop with bound HANDED_OVER past this many states, unfinished
+
+
+HANDED_OVER = "handover"
 
 
 class Search:
@@ -157,7 +161,9 @@ class Search:
                     self.progress(self._stats(t0, transitions, depth + 1), len(next_frontier))
                 if stopped:
                     break
-                if opts.max_states is not None and len(store) >= opts.max_states:
+                if opts.handover is not None and len(store) >= opts.handover:
+                    self.bound = HANDED_OVER
+                elif opts.max_states is not None and len(store) >= opts.max_states:
                     self.bound = f"max_states={opts.max_states}"
                 elif deadline is not None and now >= deadline:
                     self.bound = f"timeout={opts.timeout:g}s"
@@ -195,15 +201,19 @@ class Search:
         return CheckResult(m.variant.name, m.scenario.name, self.engine, results, self.stats, self.bound)
 
     # --- counterexamples ----------------------------------------------------------------------
+    def chain(self, number: int) -> list[Hashable]:
+        """The keys of the states from an initial state to state ``number``."""
+        chain = []
+        while number >= 0:
+            chain.append(self.store.key(number))
+            number = self.store.parent(number)
+        chain.reverse()
+        return chain
+
     def trace_for(self, prop: Property, found: Found) -> Trace:
         """The shortest trace to ``found``, rebuilt on real (not canonical) states, with the
         violation judged again on them so that its message names the trace's threads."""
-        chain = []
-        i = found.where
-        while i >= 0:
-            chain.append(self.store.key(i))
-            i = self.store.parent(i)
-        chain.reverse()
+        chain = self.chain(found.where)
         init, path = rebuild(self.model, self.canonical, self.key_of, chain)
         last = path[-1].state if path else init
         if found.hook == "check_step":

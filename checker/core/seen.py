@@ -81,10 +81,12 @@ class ExactStore:
 class FingerprintStore:
     """64-bit fingerprints in sorted runs (see the module docstring)."""
 
-    def __init__(self) -> None:
+    def __init__(self, parent_type: str = "i") -> None:
+        """``parent_type``: the array type of parent links: ``"i"`` (4 bytes) for one
+        process, ``"q"`` (8 bytes) for global numbers across partitions."""
         self._runs: list[np.ndarray] = []  # sorted, disjoint, each at least twice the next
         self._fps = array("Q")  # fingerprint by state number
-        self._parents = array("i")  # parent by state number (-1: an initial state)
+        self._parents = array(parent_type)  # parent by state number (-1: an initial state)
 
     def insert(self, keys: Sequence[Hashable], parents: Sequence[int]) -> list[int]:
         n = len(keys)
@@ -130,4 +132,5 @@ class FingerprintStore:
         return len(self._fps)
 
     def nbytes(self) -> int:
-        return sum(r.nbytes for r in self._runs) + len(self._fps) * 8 + len(self._parents) * 4
+        links = len(self._parents) * self._parents.itemsize
+        return sum(r.nbytes for r in self._runs) + len(self._fps) * 8 + links
