@@ -9,6 +9,8 @@ the peak memory above an idle process's, per state.
     python benchmarks/run.py --shipped             # every shipped variant x exhaustive scenario
     python benchmarks/run.py --variant downgrade-5.8 --scenario bench-munmap-low --repeat 3
     python benchmarks/run.py --no-reduction --exact
+    python benchmarks/run.py --workers 1 --workers 2   # speed-up over one process
+    python benchmarks/run.py --large --workers 2        # large-* scenarios, 120 s each
     python benchmarks/run.py --json out.json       # also machine-readable
 
 The benchmark scenarios (``protocol/scenarios/bench.py``) are the layout an independent C
@@ -28,34 +30,36 @@ import time
 
 CHILD = """
 import json, resource, sys, time
+from vmacheck.checker.core.parallel import ParallelSearch
 from vmacheck.checker.core.search import Search, SearchOptions
 from vmacheck.properties import shipped as props
 from vmacheck.protocol import Model
 from vmacheck.protocol.scenarios import shipped as scenarios
 from vmacheck.protocol.variants import shipped as variants
-v, s, reduce, exact = sys.argv[1], sys.argv[2], sys.argv[3] == "1", sys.argv[4] == "1"
+v, s, reduce, exact, workers, budget = sys.argv[1:7]
+reduce, exact, workers = reduce == "1", exact == "1", int(workers)
 model = Model(variants()[v], scenarios()[s])
 idle = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-search = Search(model, list(props().values()), SearchOptions(reduce_ids=reduce, symmetry=reduce, exact=exact))
+limit = float(budget) if budget else None
+opts = SearchOptions(reduce_ids=reduce, symmetry=reduce, exact=exact, timeout=limit)
+search = (ParallelSearch(model, list(props().values()), opts, workers) if workers > 1
+          else Search(model, list(props().values()), opts))
 t0 = time.perf_counter()
 res = search.run()
 dt = time.perf_counter() - t0
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+peak = res.stats.peak_mb
 print(json.dumps({"states": res.stats.states, "transitions": res.stats.transitions,
                   "depth": res.stats.depth, "seconds": dt, "peak_mb": peak, "idle_mb": idle,
-                  "store_bytes_per_state": res.stats.bytes_per_state,
-                  "steps_run": search.stepper.runs,
+                  "store_bytes_per_state": res.stats.bytes_per_state, "bound": res.bound,
                   "violated": sorted(p.name for p in res.violated)}))
 """
 
 
-def run_one(variant: str, scenario: str, reduce: bool, exact: bool) -> dict[str, object]:
-    out = subprocess.run(
-        [sys.executable, "-c", CHILD, variant, scenario, "1" if reduce else "0", "1" if exact else "0"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+def run_one(
+    variant: str, scenario: str, reduce: bool, exact: bool, workers: int, budget: float | None
+) -> dict[str, object]:
+    args = [variant, scenario, "1" if reduce else "0", "1" if exact else "0", str(workers), str(budget or "")]
+    out = subprocess.run([sys.executable, "-c", CHILD, *args], capture_output=True, text=True, check=True)
     return json.loads(out.stdout)  # type: ignore[no-any-return]
 
 
@@ -71,10 +75,21 @@ def main() -> int:
     ap.add_argument("--shipped", action="store_true", help="every shipped variant x exhaustive scenario")
     ap.add_argument("--no-reduction", action="store_true", help="without vma-id renaming and thread symmetry")
     ap.add_argument("--exact", action="store_true", help="store canonical states, not fingerprints")
+    ap.add_argument(
+        "--workers", type=int, action="append", help="processes (repeatable: a speed-up curve; default 1)"
+    )
+    ap.add_argument("--budget", type=float, help="seconds per run (for scenarios too large to finish)")
+    ap.add_argument(
+        "--large", action="store_true", help="the large scenarios, 120 s each unless --budget says"
+    )
     ap.add_argument("--repeat", type=int, default=1, help="runs per configuration (median seconds)")
     ap.add_argument("--json", metavar="FILE")
     opts = ap.parse_args()
     scs = scenarios()
+    if opts.large:
+        opts.budget = opts.budget or 120.0
+        opts.scenario = opts.scenario or ["large-stack-race", "large-growsup-mremap"]
+        opts.variant = opts.variant or ["downgrade-4.20"]
     if opts.shipped:
         pairs = [(v, s) for v in variants() for s, sc in scs.items() if sc.exhaustive and sc.applies_to(v)]
     else:
@@ -82,30 +97,40 @@ def main() -> int:
         chosen = opts.variant or ["downgrade-5.8", "downgrade-4.20", "baseline-4.19"]
         pairs = [(v, s) for v in chosen for s in names]
     header = (
-        f"{'variant':<18} {'scenario':<24} {'states':>9} {'trans':>9} {'depth':>5} {'sec':>7}"
-        f" {'st/s':>8} {'peak MB':>7} {'store B/st':>10} {'B/st':>6}"
+        f"{'variant':<18} {'scenario':<22} {'w':>2} {'states':>9} {'trans':>9} {'depth':>5} {'sec':>7}"
+        f" {'st/s':>8} {'/worker':>7} {'speedup':>7} {'peak MB':>7} {'store B/st':>10} {'B/st':>6}"
     )
     print(header)
     print("-" * len(header))
     rows = []
     t_all = time.perf_counter()
     for v, s in pairs:
-        runs = [run_one(v, s, not opts.no_reduction, opts.exact) for _ in range(opts.repeat)]
-        r = dict(runs[0])
-        r["seconds"] = statistics.median(float(x["seconds"]) for x in runs)  # type: ignore[arg-type]
-        r.update(variant=v, scenario=s, reductions=not opts.no_reduction, exact=opts.exact)
-        states = int(r["states"])  # type: ignore[call-overload]
-        sec = float(r["seconds"])  # type: ignore[arg-type]
-        per_state = (float(r["peak_mb"]) - float(r["idle_mb"])) * 2**20 / states  # type: ignore[arg-type]
-        r["states_per_second"] = states / sec if sec > 0 else 0.0
-        r["process_bytes_per_state"] = per_state
-        rows.append(r)
-        print(
-            f"{v:<18} {s:<24} {states:>9,} {int(r['transitions']):>9,} {r['depth']:>5}"  # type: ignore[call-overload]
-            f" {sec:>7.2f} {r['states_per_second']:>8,.0f} {float(r['peak_mb']):>7.0f}"  # type: ignore[arg-type]
-            f" {float(r['store_bytes_per_state']):>10.1f} {per_state:>6.0f}",  # type: ignore[arg-type]
-            flush=True,
-        )
+        one_rate = 0.0
+        for workers in opts.workers or [1]:
+            runs = [
+                run_one(v, s, not opts.no_reduction, opts.exact, workers, opts.budget)
+                for _ in range(opts.repeat)
+            ]
+            r = dict(runs[0])
+            r["seconds"] = statistics.median(float(x["seconds"]) for x in runs)  # type: ignore[arg-type]
+            r.update(
+                variant=v, scenario=s, reductions=not opts.no_reduction, exact=opts.exact, workers=workers
+            )
+            states = int(r["states"])  # type: ignore[call-overload]
+            sec = float(r["seconds"])  # type: ignore[arg-type]
+            per_state = max(0.0, float(r["peak_mb"]) - float(r["idle_mb"])) * 2**20 / states  # type: ignore[arg-type]
+            rate = states / sec if sec > 0 else 0.0
+            one_rate = one_rate or rate
+            r.update(states_per_second=rate, process_bytes_per_state=per_state, speedup=rate / one_rate)
+            rows.append(r)
+            bound = f"  (stopped: {r['bound']})" if r.get("bound") else ""
+            print(
+                f"{v:<18} {s:<22} {workers:>2} {states:>9,} {int(r['transitions']):>9,}"  # type: ignore[call-overload]
+                f" {r['depth']:>5} {sec:>7.2f} {rate:>8,.0f} {rate / workers:>7,.0f} {rate / one_rate:>7.2f}"
+                f" {float(r['peak_mb']):>7.0f} {float(r['store_bytes_per_state']):>10.1f}"  # type: ignore[arg-type]
+                f" {per_state:>6.0f}{bound}",
+                flush=True,
+            )
     print(f"\n{len(rows)} runs in {time.perf_counter() - t_all:.1f} s wall (with interpreter start-up)")
     print("store B/st: the seen-set per stored state; B/st: peak memory above an idle process, per state")
     if opts.json:
