@@ -68,6 +68,11 @@ class Property:
     def check_final(self, model: Model, state: State) -> Violation | None:
         return None
 
+    def prepare(self, model: Model) -> None:
+        """Work done once per model before a search (a reference to compare against): a
+        search calls it before it starts, and before it forks its partitions, so that they
+        share the result instead of each computing it."""
+
     def hooks(self) -> set[str]:
         """The hooks this property overrides."""
         names = ("check_state", "check_step", "check_stuck", "check_final")

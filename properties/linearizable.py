@@ -83,10 +83,13 @@ class Linearizable(Property):
     def __init__(self) -> None:
         self._cache: weakref.WeakKeyDictionary[Model, set[Outcome]] = weakref.WeakKeyDictionary()
 
-    def check_final(self, model: Model, state: State) -> Violation | None:
+    def prepare(self, model: Model) -> None:
         if model not in self._cache:
             reference = Model(reference_for(model.variant), model.scenario)
             self._cache[model] = sequential_outcomes(reference)
+
+    def check_final(self, model: Model, state: State) -> Violation | None:
+        self.prepare(model)
         if outcome(model, state) in self._cache[model]:
             return None
         calls = "; ".join(

@@ -104,7 +104,7 @@ class ForkTransport:
         return out
 
     def initial(self) -> list[Batch]:
-        return self._call([(0, "initial", ())])[0]  # type: ignore[no-any-return]
+        return self._call([(0, "initial", ())])[0] 
 
     def start(self, first: Sequence[Batch]) -> list[Report]:
         return self._call([(d, "start", ([first[d]],)) for d in range(self.n)])
@@ -117,7 +117,7 @@ class ForkTransport:
         return expanded, received
 
     def key_and_parent(self, number: int) -> tuple[int, int]:
-        return self._call([(number % self.n, "key_and_parent", (number,))])[0]  # type: ignore[no-any-return]
+        return self._call([(number % self.n, "key_and_parent", (number,))])[0] 
 
     def close(self) -> None:
         for conn, proc in zip(self._conns, self._procs):
@@ -163,15 +163,15 @@ class RayTransport:
         import ray
 
         self.n = n
-        actor = ray.remote(num_cpus=1)(_RayPartition)
-        self._actors = [actor.remote(spec, options, i, n) for i in range(n)]  # type: ignore[attr-defined]
-        self._ray = ray
+        actor: Any = ray.remote(num_cpus=1)(_RayPartition)
+        self._actors: list[Any] = [actor.remote(spec, options, i, n) for i in range(n)]
+        self._ray: Any = ray
 
     def initial(self) -> list[Batch]:
-        return self._ray.get(self._actors[0].initial.remote())  # type: ignore[no-any-return]
+        return self._ray.get(self._actors[0].initial.remote()) 
 
     def start(self, first: Sequence[Batch]) -> list[Report]:
-        return self._ray.get([a.start.remote(first[d]) for d, a in enumerate(self._actors)])  # type: ignore[no-any-return]
+        return self._ray.get([a.start.remote(first[d]) for d, a in enumerate(self._actors)]) 
 
     def level(self, deadline: float | None) -> tuple[list[Report], list[Report]]:
         n = self.n
@@ -184,7 +184,7 @@ class RayTransport:
         return expanded, self._ray.get(received)
 
     def key_and_parent(self, number: int) -> tuple[int, int]:
-        return self._ray.get(self._actors[number % self.n].key_and_parent.remote(number))  # type: ignore[no-any-return]
+        return self._ray.get(self._actors[number % self.n].key_and_parent.remote(number)) 
 
     def close(self) -> None:
         for a in self._actors:
@@ -273,6 +273,7 @@ class ParallelSearch(Search):
         opts = self.options
         t0 = time.monotonic()
         deadline = None if opts.timeout is None else t0 + opts.timeout
+        self.prepare()  # before forking: the partitions inherit what it computed
         transport = self._transport = self._open()
         try:
             received = transport.start(transport.initial())

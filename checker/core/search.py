@@ -104,7 +104,13 @@ class Search:
         return self.comps.decode(self.canon(self.comps.encode(state))[0])
 
     # --- the search ---------------------------------------------------------------------------
+    def prepare(self) -> None:
+        """Every property's once-per-model work (:meth:`Property.prepare`)."""
+        for prop in self.properties:
+            prop.prepare(self.model)
+
     def run(self) -> CheckResult:
+        self.prepare()
         opts = self.options
         model, comps, judge, store = self.model, self.comps, self.judge, self.store
         canon, stepper, key = self.canon, self.stepper, self._key
