@@ -151,54 +151,12 @@ class _Reads:
 
 class _Watched(ThreadState):
     """A thread block that records every read of its fields (see above). It is a real
-    :class:`ThreadState` (equal to, and hashing like, the block it watches)."""
-
-    def __repr__(self) -> str:
-        self._touch()
-        return ThreadState.__repr__(self)
+    :class:`ThreadState` (equal to, and hashing like, the block it watches): reading it
+    whole — iterating, indexing, comparing, hashing, printing, copying — counts as reading
+    every field."""
 
     def _touch(self) -> None:
         self.__dict__["reads"].all(self.__dict__["j"])
-
-    def __getitem__(self, i: object) -> object:  # type: ignore[override]
-        self._touch()
-        return tuple.__getitem__(self, i)  # type: ignore[index, call-overload]
-
-    def __iter__(self):  # type: ignore[no-untyped-def]
-        self._touch()
-        return tuple.__iter__(self)
-
-    def __eq__(self, other: object) -> bool:
-        self._touch()
-        return tuple.__eq__(self, other)
-
-    def __ne__(self, other: object) -> bool:
-        self._touch()
-        return tuple.__ne__(self, other)
-
-    def __lt__(self, other: tuple) -> bool:  # type: ignore[override, type-arg]
-        self._touch()
-        return tuple.__lt__(self, other)
-
-    def __le__(self, other: tuple) -> bool:  # type: ignore[override, type-arg]
-        self._touch()
-        return tuple.__le__(self, other)
-
-    def __gt__(self, other: tuple) -> bool:  # type: ignore[override, type-arg]
-        self._touch()
-        return tuple.__gt__(self, other)
-
-    def __ge__(self, other: tuple) -> bool:  # type: ignore[override, type-arg]
-        self._touch()
-        return tuple.__ge__(self, other)
-
-    def __hash__(self) -> int:
-        self._touch()
-        return tuple.__hash__(self)
-
-    def __reduce__(self):  # type: ignore[no-untyped-def]
-        self._touch()
-        return (ThreadState, tuple(tuple.__iter__(self)))
 
     def _replace(self, **kw: object) -> ThreadState:  # type: ignore[override]
         self._touch()
@@ -207,6 +165,36 @@ class _Watched(ThreadState):
     def _asdict(self) -> dict[str, object]:
         self._touch()
         return tuple.__new__(ThreadState, tuple.__iter__(self))._asdict()  # type: ignore[type-var]
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        self._touch()
+        return (ThreadState, tuple(tuple.__iter__(self)))
+
+
+def _whole(name: str) -> object:
+    base = getattr(ThreadState, name) if name == "__repr__" else getattr(tuple, name)
+
+    def read(self: _Watched, *args: object) -> object:
+        self._touch()
+        return base(self, *args)
+
+    read.__name__ = name
+    return read
+
+
+for _name in (
+    "__repr__",
+    "__getitem__",
+    "__iter__",
+    "__eq__",
+    "__ne__",
+    "__lt__",
+    "__le__",
+    "__gt__",
+    "__ge__",
+    "__hash__",
+):
+    setattr(_Watched, _name, _whole(_name))
 
 
 def _field(i: int) -> property:
