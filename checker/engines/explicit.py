@@ -7,6 +7,7 @@ engine's face: its typed options, and how they map onto the core search.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -88,11 +89,15 @@ def check(
         if cores == 1 or options.exact:
             workers = 1
         else:
-            # start in one process; a search that outgrows it starts again on every core
+            # start in one process; a search that outgrows it starts again on every core,
+            # within what is left of the time allowed
+            t0 = time.monotonic()
             first = Search(model, properties, replace(opts, handover=HANDOVER), progress).run()
             if first.bound != HANDED_OVER:
                 return first
             workers = cores
+            if opts.timeout is not None:
+                opts = replace(opts, timeout=max(opts.timeout - (time.monotonic() - t0), 0.001))
     if workers == 1:
         return Search(model, properties, opts, progress).run()
     return ParallelSearch(model, properties, opts, workers, progress=progress).run()
