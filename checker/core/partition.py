@@ -6,15 +6,15 @@ The caches of a process (steps keyed by thread, shared component and thread bloc
 keyed by what a property read, mostly shared) then serve one partition each: partitioned by
 whole-state fingerprint, every partition met nearly every shared component and ran the same
 steps again (126,083 step runs in each of 2 partitions against 155,557 in one process on
-``bench-munmap-low`` without reductions), which ate the second core's gain. The price is balance: the states of
-one shared component stay together (measured on ``bench-munmap-low``, 10,363 shared
-components, the largest partition holds 1.02x the mean at 2 partitions, 1.11x at 4, 1.17x at
-8, 1.27x at 16). Each partition keeps the seen-set of its own states, expands them level by
-level, and sends every successor to the partition that owns it; the owner decides whether it
-is new. Components (:mod:`.encoding`) are numbered per process, so what travels is their
-stable fingerprints, and the first time a partition sends a component to another it sends
-its contents too. A state is named across partitions by a *global number* ``local number * n
-+ partition``.
+``bench-munmap-low`` without reductions), which ate the second core's gain. The price is
+balance: the states of one shared component stay together (measured on ``bench-munmap-low``,
+10,363 shared components, the largest partition holds 1.02x the mean at 2 partitions, 1.11x
+at 4, 1.17x at 8, 1.27x at 16). Each partition keeps the seen-set of its own states, expands
+them level by level, and sends every successor to the partition that owns it; the owner
+decides whether it is new. Components (:mod:`.encoding`) are numbered per process, so what
+travels is their stable fingerprints, and the first time a partition sends a component to
+another it sends its contents too. A state is named across partitions by a *global number*
+``local number * n + partition``.
 
 The partition does not know how it is driven: :mod:`.parallel` runs partitions in forked
 processes or as Ray actors, and exchanges their batches level by level, so that the first
