@@ -59,7 +59,10 @@ def run_one(
     variant: str, scenario: str, reduce: bool, exact: bool, workers: int, budget: float | None
 ) -> dict[str, object]:
     args = [variant, scenario, "1" if reduce else "0", "1" if exact else "0", str(workers), str(budget or "")]
-    out = subprocess.run([sys.executable, "-c", CHILD, *args], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", CHILD, *args], capture_output=True, text=True)
+    if out.returncode != 0:
+        last = (out.stderr.strip().splitlines() or ["(no output)"])[-1]
+        raise SystemExit(f"run.py: {variant} / {scenario} failed: {last}")
     return json.loads(out.stdout)  # type: ignore[no-any-return]
 
 
@@ -95,6 +98,9 @@ def main() -> int:
     else:
         names = opts.scenario or [s for s in scs if s.startswith("bench-")]
         chosen = opts.variant or ["downgrade-5.8", "downgrade-4.20", "baseline-4.19"]
+        for name, known in [(v, variants()) for v in chosen] + [(s, scs) for s in names]:
+            if name not in known:
+                ap.error(f"unknown variant or scenario {name!r} (known: {', '.join(known)})")
         pairs = [(v, s) for v in chosen for s in names]
     header = (
         f"{'variant':<18} {'scenario':<22} {'w':>2} {'states':>9} {'trans':>9} {'depth':>5} {'sec':>7}"
