@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -44,12 +45,17 @@ limit = float(budget) if budget else None
 opts = SearchOptions(reduce_ids=reduce, symmetry=reduce, exact=exact, timeout=limit)
 search = (ParallelSearch(model, list(props().values()), opts, workers) if workers > 1
           else Search(model, list(props().values()), opts))
-t0 = time.perf_counter()
+def cpu():
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+t0, c0 = time.perf_counter(), cpu()
 res = search.run()
 dt = time.perf_counter() - t0
+cpu_s = cpu() - c0  # the forked partitions are reaped by now: their time is the children's
 peak = res.stats.peak_mb
 print(json.dumps({"states": res.stats.states, "transitions": res.stats.transitions,
-                  "depth": res.stats.depth, "seconds": dt, "peak_mb": peak, "idle_mb": idle,
+                  "depth": res.stats.depth, "seconds": dt, "cpu_seconds": cpu_s,
+                  "peak_mb": peak, "idle_mb": idle,
                   "store_bytes_per_state": res.stats.bytes_per_state, "bound": res.bound,
                   "violated": sorted(p.name for p in res.violated)}))
 """
@@ -104,14 +110,16 @@ def main() -> int:
         pairs = [(v, s) for v in chosen for s in names]
     header = (
         f"{'variant':<18} {'scenario':<22} {'w':>2} {'states':>9} {'trans':>9} {'depth':>5} {'sec':>7}"
-        f" {'st/s':>8} {'/worker':>7} {'speedup':>7} {'peak MB':>7} {'store B/st':>10} {'B/st':>6}"
+        f" {'st/s':>8} {'/worker':>7} {'speedup':>7} {'cpu s':>7} {'cpu x':>5} {'peak MB':>7}"
+        f" {'store B/st':>10} {'B/st':>6}"
     )
+    print(f"load average before: {os.getloadavg()[0]:.2f} (speed-ups mean little above 0.5)")
     print(header)
     print("-" * len(header))
     rows = []
     t_all = time.perf_counter()
     for v, s in pairs:
-        one_rate = 0.0
+        one_rate = one_cpu = 0.0
         for workers in opts.workers or [1]:
             runs = [
                 run_one(v, s, not opts.no_reduction, opts.exact, workers, opts.budget)
@@ -127,18 +135,29 @@ def main() -> int:
             per_state = max(0.0, float(r["peak_mb"]) - float(r["idle_mb"])) * 2**20 / states  # type: ignore[arg-type]
             rate = states / sec if sec > 0 else 0.0
             one_rate = one_rate or rate
-            r.update(states_per_second=rate, process_bytes_per_state=per_state, speedup=rate / one_rate)
+            cpu_s = float(r["cpu_seconds"])  # type: ignore[arg-type]
+            one_cpu = one_cpu or cpu_s
+            r.update(
+                states_per_second=rate,
+                process_bytes_per_state=per_state,
+                speedup=rate / one_rate,
+                cpu_ratio=cpu_s / one_cpu,
+            )
             rows.append(r)
             bound = f"  (stopped: {r['bound']})" if r.get("bound") else ""
             print(
                 f"{v:<18} {s:<22} {workers:>2} {states:>9,} {int(r['transitions']):>9,}"  # type: ignore[call-overload]
                 f" {r['depth']:>5} {sec:>7.2f} {rate:>8,.0f} {rate / workers:>7,.0f} {rate / one_rate:>7.2f}"
+                f" {cpu_s:>7.1f} {cpu_s / one_cpu:>5.2f}"
                 f" {float(r['peak_mb']):>7.0f} {float(r['store_bytes_per_state']):>10.1f}"  # type: ignore[arg-type]
                 f" {per_state:>6.0f}{bound}",
                 flush=True,
             )
     print(f"\n{len(rows)} runs in {time.perf_counter() - t_all:.1f} s wall (with interpreter start-up)")
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
     print("store B/st: the seen-set per stored state; B/st: peak memory above an idle process, per state")
+    print("cpu s: processor time of the run, its worker processes included; cpu x: that over the first")
+    print("configuration's (the partitioned search's extra work, which a busy machine does not distort)")
     if opts.json:
         with open(opts.json, "w") as f:
             json.dump({"machine": {"python": sys.version.split()[0]}, "runs": rows}, f, indent=1)
