@@ -11,6 +11,7 @@ the peak memory above an idle process's, per state.
     python benchmarks/run.py --no-reduction --exact
     python benchmarks/run.py --workers 1 --workers 2   # speed-up over one process
     python benchmarks/run.py --large --workers 2        # large-* scenarios, 120 s each
+    python benchmarks/run.py --savings             # states saved by each reduction
     python benchmarks/run.py --json out.json       # also machine-readable
 
 The benchmark scenarios (``protocol/scenarios/bench.py``) are the layout an independent C
@@ -38,11 +39,12 @@ from vmacheck.protocol import Model
 from vmacheck.protocol.scenarios import shipped as scenarios
 from vmacheck.protocol.variants import shipped as variants
 v, s, reduce, exact, workers, budget = sys.argv[1:7]
-reduce, exact, workers = reduce == "1", exact == "1", int(workers)
+ids, sym = "i" in reduce, "s" in reduce
+exact, workers = exact == "1", int(workers)
 model = Model(variants()[v], scenarios()[s])
 idle = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 limit = float(budget) if budget else None
-opts = SearchOptions(reduce_ids=reduce, symmetry=reduce, exact=exact, timeout=limit)
+opts = SearchOptions(reduce_ids=ids, symmetry=sym, exact=exact, timeout=limit)
 search = (ParallelSearch(model, list(props().values()), opts, workers) if workers > 1
           else Search(model, list(props().values()), opts))
 def cpu():
@@ -62,14 +64,27 @@ print(json.dumps({"states": res.stats.states, "transitions": res.stats.transitio
 
 
 def run_one(
-    variant: str, scenario: str, reduce: bool, exact: bool, workers: int, budget: float | None
+    variant: str, scenario: str, reduce: str, exact: bool, workers: int, budget: float | None
 ) -> dict[str, object]:
-    args = [variant, scenario, "1" if reduce else "0", "1" if exact else "0", str(workers), str(budget or "")]
+    """``reduce``: "is" both reductions (vma-id renaming, thread symmetry), "i" ids only, "" none."""
+    args = [variant, scenario, reduce or "-", "1" if exact else "0", str(workers), str(budget or "")]
     out = subprocess.run([sys.executable, "-c", CHILD, *args], capture_output=True, text=True)
     if out.returncode != 0:
         last = (out.stderr.strip().splitlines() or ["(no output)"])[-1]
         raise SystemExit(f"run.py: {variant} / {scenario} failed: {last}")
     return json.loads(out.stdout)  # type: ignore[no-any-return]
+
+
+def savings(pairs: list[tuple[str, str]], budget: float | None) -> int:
+    """The states each reduction saves (there is no partial-order reduction: docs/scale.md)."""
+    print(f"{'variant':<18} {'scenario':<22} {'none':>10} {'vma ids':>10} {'+ symmetry':>10} {'saved':>6}")
+    for v, s in pairs:
+        counts = [int(run_one(v, s, r, False, 1, budget)["states"]) for r in ("", "i", "is")]  # type: ignore[call-overload]
+        saved = 1 - counts[2] / counts[0] if counts[0] else 0.0
+        print(f"{v:<18} {s:<22} {counts[0]:>10,} {counts[1]:>10,} {counts[2]:>10,} {saved:>6.0%}", flush=True)
+    if budget:
+        print("(with a time budget the counts are of the states reached in it, not comparable)")
+    return 0
 
 
 def main() -> int:
@@ -91,6 +106,11 @@ def main() -> int:
     ap.add_argument(
         "--large", action="store_true", help="the large scenarios, 120 s each unless --budget says"
     )
+    ap.add_argument(
+        "--savings",
+        action="store_true",
+        help="states saved by each reduction: runs without, with vma-id renaming, with both",
+    )
     ap.add_argument("--repeat", type=int, default=1, help="runs per configuration (median seconds)")
     ap.add_argument("--json", metavar="FILE")
     opts = ap.parse_args()
@@ -108,6 +128,8 @@ def main() -> int:
             if name not in known:
                 ap.error(f"unknown variant or scenario {name!r} (known: {', '.join(known)})")
         pairs = [(v, s) for v in chosen for s in names]
+    if opts.savings:
+        return savings(pairs, opts.budget)
     header = (
         f"{'variant':<18} {'scenario':<22} {'w':>2} {'states':>9} {'trans':>9} {'depth':>5} {'sec':>7}"
         f" {'st/s':>8} {'/worker':>7} {'speedup':>7} {'cpu s':>7} {'cpu x':>5} {'peak MB':>7}"
@@ -122,7 +144,7 @@ def main() -> int:
         one_rate = one_cpu = 0.0
         for workers in opts.workers or [1]:
             runs = [
-                run_one(v, s, not opts.no_reduction, opts.exact, workers, opts.budget)
+                run_one(v, s, "" if opts.no_reduction else "is", opts.exact, workers, opts.budget)
                 for _ in range(opts.repeat)
             ]
             r = dict(runs[0])
