@@ -179,7 +179,8 @@ def main() -> int:
     print(f"load average after: {os.getloadavg()[0]:.2f}")
     print("store B/st: the seen-set per stored state; B/st: peak memory above an idle process, per state")
     print("cpu s: processor time of the run, its worker processes included; cpu x: that over the first")
-    print("configuration's (the partitioned search's extra work, which a busy machine does not distort)")
+    print("configuration's (the partitioned search's extra work; a busy machine distorts it less than")
+    print("wall time, but does)")
     if opts.json:
         with open(opts.json, "w") as f:
             json.dump({"machine": {"python": sys.version.split()[0]}, "runs": rows}, f, indent=1)

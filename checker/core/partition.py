@@ -1,4 +1,4 @@
-"""One partition of a breadth-first search split between processes by fingerprint.
+"""One partition of a breadth-first search split between processes by shared-component fingerprint.
 
 A state belongs to the partition ``f % n``, where ``f`` is the fingerprint of its shared
 component (the vma tree, page tables, mmap_sem: :mod:`.encoding`), not of the whole state.
@@ -7,14 +7,14 @@ keyed by what a property read, mostly shared) then serve one partition each: par
 whole-state fingerprint, every partition met nearly every shared component and ran the same
 steps again (126,083 step runs in each of 2 partitions against 155,557 in one process on
 ``bench-munmap-low`` without reductions), which ate the second core's gain. The price is
-balance: the states of one shared component stay together (measured on ``bench-munmap-low``,
-10,363 shared components, the largest partition holds 1.02x the mean at 2 partitions, 1.11x
-at 4, 1.17x at 8, 1.27x at 16). Each partition keeps the seen-set of its own states, expands
-them level by level, and sends every successor to the partition that owns it; the owner
-decides whether it is new. Components (:mod:`.encoding`) are numbered per process, so what
-travels is their stable fingerprints, and the first time a partition sends a component to
-another it sends its contents too. A state is named across partitions by a *global number*
-``local number * n + partition``.
+balance: the states of one shared component stay together (``bench-munmap-low`` has 10,363
+shared components; split at random by component, the largest partition holds 1.02x the mean
+at 2 partitions, 1.11x at 4, 1.17x at 8, 1.27x at 16). Each partition keeps the seen-set of
+its own states, expands them level by level, and sends every successor to the partition that
+owns it; the owner decides whether it is new. Components (:mod:`.encoding`) are numbered per
+process, so what travels is their stable fingerprints, and the first time a partition sends
+a component to another it sends its contents too. A state is named across partitions by a
+*global number* ``local number * n + partition``.
 
 The partition does not know how it is driven: :mod:`.parallel` runs partitions in forked
 processes or as Ray actors, and exchanges their batches level by level, so that the first
