@@ -116,3 +116,25 @@ def test_a_local_ray_cluster_finds_what_one_process_finds() -> None:
             assert _outcome(got) == _outcome(Search(model, PROPS).run())
     finally:
         ray.shutdown()
+
+
+def test_a_step_runs_in_one_partition_only() -> None:
+    """States are owned by their shared component's fingerprint, and a cached step is keyed
+    by (thread, shared component, thread block): so each step runs in exactly one partition,
+    and the partitions together run as many steps as one process does."""
+    from vmacheck.checker.core.partition import Partition
+
+    model = Model(shipped_variants()["downgrade-4.20"], shipped_scenarios()["map-fixed-fault"])
+    for prop in PROPS:
+        prop.prepare(model)
+    one = Search(model, PROPS)
+    one.run()
+    n = 3
+    parts = [Partition(model, PROPS, me, n) for me in range(n)]
+    first = parts[0].initial()
+    reports = [parts[d].start([first[d]]) for d in range(n)]
+    while any(r.frontier for r in reports):
+        outs = [p.expand() for p in parts]
+        reports = [parts[d].receive([outs[src][0][d] for src in range(n)]) for d in range(n)]
+    assert sum(r.states for r in reports) == one.stats.states
+    assert sum(p.stepper.runs for p in parts) == one.stepper.runs
